@@ -1,0 +1,22 @@
+"""Entry point under the Pulumi engine: read the stack's config once, validate it, deploy."""
+
+import os
+
+import pulumi
+
+from platform_config.loader import PROJECT_ROOT, ConfigError
+from platform_config.stack import runtime_config
+from platform_program import deploy, kubernetes_provider, load
+
+stack = pulumi.get_stack()
+settings, secrets = runtime_config()
+try:
+    config = load(stack, settings, secrets)
+except ConfigError as error:
+    # RunError prints the message alone: a config mistake is not a crash, so no traceback.
+    raise pulumi.RunError(str(error)) from None
+
+provider = kubernetes_provider(config, PROJECT_ROOT / "build" / "pulumi-render" / stack,
+                               os.environ.get("KUBECONFIG"))
+for key, value in deploy(config, secrets, pulumi.ResourceOptions(providers=[provider])).items():
+    pulumi.export(key, value)

@@ -1,0 +1,178 @@
+"""MicroService: everything one service needs to run safely in its namespace.
+
+ServiceAccount (and a least-privilege Role when the service calls the API), ConfigMap,
+Secrets, one Deployment per track with its HPA, PDB and VPA, a ClusterIP Service, a
+NetworkPolicy, claims and an optional Ingress. Delivery strategies reuse it by passing a
+``DeliveryPlan`` with more than one track.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from platform_config.loader import default_config_key
+from platform_config.models import PlatformSettings, ServiceSpec
+from specs import network as network_specs
+from specs import scaling as scaling_specs
+from specs import service_objects as object_specs
+from specs import workload as workload_specs
+from specs.delivery import DeliveryPlan, TrackPlan
+from specs.traffic import Rule, service_account_name
+
+
+@dataclass(frozen=True)
+class MicroServiceArgs:
+    name: str
+    spec: ServiceSpec
+    platform: PlatformSettings
+    plan: DeliveryPlan
+    ingress_rules: list[Rule]
+    egress_rules: list[Rule]
+    provided_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    protect_state: bool = False
+
+
+class MicroService(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MicroServiceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("micropay:service:MicroService", name, None, opts)
+        self._args = args
+        self._prefix = name
+        spec, service = args.spec, args.name
+        self.namespace = spec.namespace
+
+        self.service_account = self._identity()
+        config_map = self._config_map()
+        secret_refs = self._secrets()
+        self._claims()
+        env = workload_specs.env_list(spec.env, secret_refs)
+        pod = workload_specs.PodInputs(
+            service_account=service_account_name(service),
+            config_map=config_map,
+            config_checksum=workload_specs.checksum(
+                object_specs.config_map_data(spec), [secret.model_dump() for secret in spec.secrets]),
+            env=env,
+        )
+        self.deployments = {plan.track.deployment_name: self._track(plan, pod) for plan in args.plan.tracks}
+        self.service = self._k8s(k8s.core.v1.Service, "service", service,
+                                 spec=object_specs.service(args.plan.service_selector, spec))
+        self._k8s(k8s.networking.v1.NetworkPolicy, "network-policy", service,
+                  spec=network_specs.service_policy({"app": service}, args.ingress_rules, args.egress_rules,
+                                                    args.platform.dns_namespace))
+        if spec.ingress:
+            self._k8s(k8s.networking.v1.Ingress, "ingress", f"{service}-ingress",
+                      annotations=object_specs.ingress_annotations(spec.ingress, args.platform.cluster_issuer),
+                      spec=object_specs.ingress(service, spec.exposed_port, spec.ingress,
+                                                args.platform.ingress_class))
+
+        self.service_name = pulumi.Output.from_input(service)
+        self.register_outputs({
+            "serviceName": self.service_name,
+            "namespace": self.namespace,
+            "deployments": list(self.deployments),
+        })
+
+    def _metadata(self, object_name: str, annotations: dict[str, str] | None = None) -> dict:
+        metadata = {"name": object_name, "namespace": self.namespace,
+                    "labels": workload_specs.common_labels(self._args.name, self._args.spec)}
+        if annotations:
+            metadata["annotations"] = annotations
+        return metadata
+
+    def _k8s(self, resource_type, suffix: str, object_name: str, annotations: dict | None = None,
+             opts: pulumi.ResourceOptions | None = None, **fields):
+        options = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts)
+        return resource_type(f"{self._prefix}-{suffix}", metadata=self._metadata(object_name, annotations),
+                             **fields, opts=options)
+
+    def _identity(self):
+        spec, service = self._args.spec, self._args.name
+        account = self._k8s(k8s.core.v1.ServiceAccount, "service-account", service_account_name(service),
+                            automount_service_account_token=spec.api_access)
+        if spec.api_access:
+            self._k8s(k8s.rbac.v1.Role, "role", f"{service}-role", rules=object_specs.role(spec.rbac)["rules"])
+            binding = object_specs.role_binding(f"{service}-role", service_account_name(service), self.namespace)
+            self._k8s(k8s.rbac.v1.RoleBinding, "role-binding", f"{service}-rolebinding",
+                      subjects=binding["subjects"], role_ref=binding["roleRef"])
+        return account
+
+    def _config_map(self) -> str | None:
+        data = object_specs.config_map_data(self._args.spec)
+        if not data:
+            return None
+        object_name = f"{self._args.name}-config"
+        self._k8s(k8s.core.v1.ConfigMap, "config", object_name, data=data)
+        return object_name
+
+    def _secret_value(self, secret_name: str, key_name: str, key, source: str) -> pulumi.Input[str]:
+        if source == "generated":
+            password = random.RandomPassword(
+                f"{self._prefix}-{secret_name}-{key_name}", length=key.length, special=key.special,
+                opts=pulumi.ResourceOptions(parent=self))
+            return password.result
+        if source == "provided":
+            return pulumi.Output.secret(self._args.provided_secrets[
+                key.config_key or default_config_key(self._args.name, key_name)])
+        return pulumi.Output.secret(key.value)
+
+    def _secrets(self) -> dict[str, tuple[str, str]]:
+        """Create the Secrets and return env var -> (secret, key) references."""
+        refs: dict[str, tuple[str, str]] = {}
+        for secret in self._args.spec.secrets:
+            secret_name = secret.secret_name(self._args.name)
+            values = {
+                key_name: self._secret_value(secret_name, key_name, key,
+                                             secret.source_of(key, self._args.platform.secret_source))
+                for key_name, key in secret.keys.items()
+            }
+            self._k8s(k8s.core.v1.Secret, f"secret-{secret_name}", secret_name, type="Opaque", string_data=values)
+            refs.update({key.env: (secret_name, key_name) for key_name, key in secret.keys.items() if key.env})
+        return refs
+
+    def _claims(self) -> None:
+        protect = self._args.protect_state
+        for claim_name, claim in self._args.spec.claims.items():
+            self._k8s(k8s.core.v1.PersistentVolumeClaim, f"claim-{claim_name}", claim_name,
+                      spec=object_specs.persistent_volume_claim(claim),
+                      opts=pulumi.ResourceOptions(protect=protect, retain_on_delete=protect))
+
+    def _track(self, plan: TrackPlan, pod: workload_specs.PodInputs):
+        args, track = self._args, plan.track
+        body = workload_specs.deployment(args.name, args.spec, track, args.platform, pod)
+        deployment_name = track.deployment_name
+        deployment = k8s.apps.v1.Deployment(
+            f"{self._prefix}-deployment-{track.version or 'main'}",
+            metadata={**body["metadata"], "namespace": self.namespace},
+            spec=body["spec"],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if plan.min_replicas == 0:
+            return deployment
+        depends = pulumi.ResourceOptions(depends_on=[deployment])
+        selector = workload_specs.selector_labels(args.name, track)
+        if plan.autoscaling:
+            self._k8s(k8s.autoscaling.v2.HorizontalPodAutoscaler, f"hpa-{track.version or 'main'}",
+                      f"{deployment_name}-hpa", opts=depends,
+                      spec=scaling_specs.horizontal_autoscaler(deployment_name, plan.autoscaling,
+                                                               plan.min_replicas))
+        if plan.budget:
+            self._k8s(k8s.policy.v1.PodDisruptionBudget, f"pdb-{track.version or 'main'}",
+                      f"{deployment_name}-pdb", opts=depends,
+                      spec=scaling_specs.disruption_budget(selector, plan.budget))
+        vertical = args.spec.vertical_autoscaling
+        if vertical.enabled:
+            vpa_plan = scaling_specs.plan_vertical_autoscaler(args.name, args.spec.autoscaling, vertical)
+            if vpa_plan.warning:
+                pulumi.log.warn(vpa_plan.warning, resource=self)
+            k8s.apiextensions.CustomResource(
+                f"{self._prefix}-vpa-{track.version or 'main'}",
+                api_version="autoscaling.k8s.io/v1", kind="VerticalPodAutoscaler",
+                metadata=self._metadata(f"{deployment_name}-vpa"),
+                spec=scaling_specs.vertical_autoscaler(deployment_name, args.name, vertical, vpa_plan),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+            )
+        return deployment

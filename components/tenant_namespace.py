@@ -1,0 +1,54 @@
+"""TenantNamespace: a namespace that is safe to hand to a team.
+
+Pod Security Admission at ``restricted``, a ResourceQuota and container defaults, and a
+default-deny NetworkPolicy with DNS allowed, so every workload must state its traffic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from platform_config.models import NamespaceSpec
+from specs import namespace as namespace_specs
+from specs import network as network_specs
+
+
+@dataclass(frozen=True)
+class TenantNamespaceArgs:
+    name: str
+    spec: NamespaceSpec
+    dns_namespace: str = "kube-system"
+    protect: bool = False
+    mesh_labels: dict[str, str] = field(default_factory=dict)
+
+
+class TenantNamespace(pulumi.ComponentResource):
+    def __init__(self, name: str, args: TenantNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("micropay:namespace:TenantNamespace", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        namespace = args.name
+
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": namespace, "labels": namespace_specs.namespace_labels(namespace, args.mesh_labels)},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+        )
+        in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace]))
+
+        def metadata(object_name: str) -> dict:
+            return {"name": object_name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "pulumi"}}
+
+        k8s.core.v1.ResourceQuota(f"{name}-quota", metadata=metadata(f"{namespace}-quota"),
+                                  spec=namespace_specs.resource_quota(args.spec), opts=in_namespace)
+        k8s.core.v1.LimitRange(f"{name}-limits", metadata=metadata(f"{namespace}-limits"),
+                               spec=namespace_specs.limit_range(args.spec), opts=in_namespace)
+        k8s.networking.v1.NetworkPolicy(f"{name}-default-deny", metadata=metadata("default-deny-all"),
+                                        spec=network_specs.default_deny(), opts=in_namespace)
+        k8s.networking.v1.NetworkPolicy(f"{name}-allow-dns", metadata=metadata("allow-dns-egress"),
+                                        spec=network_specs.allow_dns(args.dns_namespace), opts=in_namespace)
+
+        self.name = pulumi.Output.from_input(namespace)
+        self.register_outputs({"namespace": self.name})

@@ -1,0 +1,262 @@
+"""Turn a stack's raw configuration into a validated ``PlatformConfig``.
+
+A stack's config names a catalog file (the services of one system) and overrides it:
+``defaults`` apply to every service, ``services.<name>`` to one. Layers, lowest first:
+model defaults < catalog ``defaults`` < catalog ``services.<name>`` < stack ``defaults`` <
+stack ``services.<name>``. Dicts merge key by key; lists and scalars replace; ``null``
+removes an inherited value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .models import PlatformConfig, ServiceSpec
+
+PROJECT = "micropay-platform"
+STACK_KEYS = ("catalog", "platform", "cluster", "defaults", "services", "namespaces", "endpoints", "peers")
+CATALOG_KEYS = ("namespaces", "endpoints", "peers", "defaults", "services")
+PLACEHOLDER_SECRETS = {"change_me", "changeme", "todo", "placeholder", "your_secure_password", "secret", "password"}
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """Bad stack configuration: the message names the stack, the key and the fix."""
+
+    def __init__(self, stack: str, problems: list[tuple[str, str]]):
+        self.stack = stack
+        self.problems = problems
+        lines = [f"stack '{stack}': invalid configuration ({len(problems)} problem{'s' * (len(problems) > 1)})"]
+        lines += [f"  - {key}: {message}" for key, message in problems]
+        super().__init__("\n".join(lines))
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base[key], value) if key in base else value
+        return {key: value for key, value in merged.items() if value is not None}
+    return override
+
+
+def _unknown_keys(stack: str, where: str, data: dict, allowed: tuple[str, ...]) -> None:
+    problems = []
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
+            problems.append((f"{where}{key}", f"unknown key; {hint}"))
+    if problems:
+        raise ConfigError(stack, problems)
+
+
+def _load_catalog(stack: str, reference: str, root: Path) -> dict:
+    path = (root / reference).resolve()
+    if not path.is_file():
+        raise ConfigError(stack, [(f"{PROJECT}:catalog", f"catalog file '{reference}' not found; "
+                                   f"name a file under catalogs/, e.g. catalogs/micropay.yaml")])
+    try:
+        catalog = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(stack, [(f"{PROJECT}:catalog", f"{reference} is not valid YAML: {error}")]) from None
+    if not isinstance(catalog, dict):
+        raise ConfigError(stack, [(f"{PROJECT}:catalog", f"{reference} must hold a mapping")])
+    _unknown_keys(stack, f"catalog({reference}).", catalog, CATALOG_KEYS)
+    return catalog
+
+
+def _mapping(stack: str, key: str, value: Any) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(stack, [(key, f"expected a mapping, got {type(value).__name__}")])
+    return value
+
+
+def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> dict:
+    """Merge the catalog and the stack overrides into one document for PlatformConfig."""
+    _unknown_keys(stack, f"{PROJECT}:", raw, STACK_KEYS)
+    if "catalog" not in raw:
+        raise ConfigError(stack, [(f"{PROJECT}:catalog", "missing; set it with "
+                                   "`pulumi config set catalog catalogs/micropay.yaml`")])
+    catalog = _load_catalog(stack, raw["catalog"], root)
+    catalog_services = _mapping(stack, "catalog.services", catalog.get("services"))
+    stack_services = _mapping(stack, f"{PROJECT}:services", raw.get("services"))
+    for name in stack_services:
+        if name not in catalog_services:
+            close = difflib.get_close_matches(name, list(catalog_services), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "add the service to the catalog first"
+            raise ConfigError(stack, [(f"services.{name}", f"not a service of catalog {raw['catalog']}; {hint}")])
+    catalog_defaults = _mapping(stack, "catalog.defaults", catalog.get("defaults"))
+    stack_defaults = _mapping(stack, f"{PROJECT}:defaults", raw.get("defaults"))
+    services = {}
+    for name, spec in catalog_services.items():
+        layered = deep_merge(catalog_defaults, _mapping(stack, f"services.{name}", spec))
+        layered = deep_merge(layered, stack_defaults)
+        services[name] = deep_merge(layered, _mapping(stack, f"services.{name}", stack_services.get(name)))
+    document = {
+        "stack": stack,
+        "platform": raw.get("platform"),
+        "cluster": raw.get("cluster") or {},
+        "namespaces": deep_merge(catalog.get("namespaces") or {}, raw.get("namespaces") or {}),
+        "endpoints": deep_merge(catalog.get("endpoints") or {}, raw.get("endpoints") or {}),
+        "peers": deep_merge(catalog.get("peers") or {}, raw.get("peers") or {}),
+        "services": services,
+    }
+    _substitute_placeholders(stack, document)
+    return document
+
+
+PLACEHOLDER = re.compile(r"\$\{(?:(?P<kind>address|host):(?P<target>[a-z0-9-]+)|(?P<word>environment))\}")
+
+
+def _substitute_placeholders(stack: str, document: dict) -> None:
+    """Fill ${environment}, ${address:NAME} and ${host:NAME} in env, configFiles and configData."""
+    services = document["services"]
+    endpoints = document["endpoints"]
+    environment = (document.get("platform") or {}).get("environment", "")
+
+    def address(name: str) -> tuple[str, int] | None:
+        if name in services and isinstance(services[name], dict):
+            spec = services[name]
+            port = spec.get("servicePort") or spec.get("port")
+            return f"{name}.{spec.get('namespace')}.svc.cluster.local", port
+        if name in endpoints and isinstance(endpoints[name], dict):
+            endpoint = endpoints[name]
+            host = endpoint.get("host") or f"{name}.{endpoint.get('namespace')}.svc.cluster.local"
+            return host, endpoint.get("port")
+        return None
+
+    problems = []
+    for service_name, spec in services.items():
+        if not isinstance(spec, dict):
+            continue
+        for section in ("env", "configFiles", "configData"):
+            values = spec.get(section)
+            if not isinstance(values, dict):
+                continue
+            for key, text in values.items():
+                if not isinstance(text, str):
+                    continue
+
+                def fill(match: re.Match, where=f"services.{service_name}.{section}.{key}") -> str:
+                    if match.group("word"):
+                        return environment
+                    found = address(match.group("target"))
+                    if found is None:
+                        known = [*services, *endpoints]
+                        close = difflib.get_close_matches(match.group("target"), known, n=1)
+                        problems.append((where, f"{match.group(0)} names no service or endpoint; "
+                                         + (f"did you mean '{close[0]}'?" if close else "declare it first")))
+                        return match.group(0)
+                    host, port = found
+                    return host if match.group("kind") == "host" else f"{host}:{port}"
+
+                values[key] = PLACEHOLDER.sub(fill, text)
+    if problems:
+        raise ConfigError(stack, problems)
+
+
+def _field_for(model: type[BaseModel], key: str):
+    for name, field in model.model_fields.items():
+        if key in (name, field.alias):
+            return field.annotation
+    return None
+
+
+def _models_in(annotation) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found = []
+    for argument in typing.get_args(annotation):
+        found += _models_in(argument)
+    return found
+
+
+def _known_keys(location: tuple) -> list[str]:
+    """The keys allowed at a location of PlatformConfig, for 'did you mean' hints."""
+    candidates: list = [PlatformConfig]
+    for part in location[:-1]:
+        following = []
+        for model in candidates:
+            annotation = _field_for(model, str(part))
+            if annotation is not None:
+                following += _models_in(annotation)
+        if not following:
+            # A dict key (service name) or list index: stay on the container's value models.
+            following = candidates
+        candidates = following
+    keys = []
+    for model in candidates:
+        keys += [field.alias or name for name, field in model.model_fields.items()]
+    return keys
+
+
+def _describe(error: dict) -> tuple[str, str]:
+    location = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
+    key = ".".join(str(part) for part in location) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(str(location[-1]), _known_keys(location), n=1)
+        message = "unknown key; " + (f"did you mean '{close[0]}'?" if close else "remove it")
+    elif error["type"] == "missing":
+        message = "required key is missing; add it to the catalog or the stack config"
+    elif error["type"] == "literal_error":
+        message = f"{message} (got {error.get('input')!r})"
+    elif error["type"] in ("int_parsing", "int_type", "bool_parsing", "string_type", "dict_type", "list_type"):
+        message = f"{message} (got {error.get('input')!r})"
+    return key, message
+
+
+def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> PlatformConfig:
+    document = merge_layers(stack, raw, root)
+    try:
+        config = PlatformConfig.model_validate(document)
+    except ValidationError as error:
+        raise ConfigError(stack, [_describe(item) for item in error.errors()]) from None
+    return config
+
+
+def provided_secret_keys(config: PlatformConfig) -> dict[str, str]:
+    """configKey -> 'service/secret/key' for every secret value the stack must supply."""
+    wanted = {}
+    for service_name, service in config.services.items():
+        for secret in service.secrets:
+            for key_name, key in secret.keys.items():
+                if secret.source_of(key, config.platform.secret_source) == "provided":
+                    config_key = key.config_key or default_config_key(service_name, key_name)
+                    wanted[config_key] = f"services.{service_name}.secrets[{secret.secret_name(service_name)}].{key_name}"
+    return wanted
+
+
+def default_config_key(service: str, key: str) -> str:
+    return f"{service}-{key}".lower().replace("_", "-")
+
+
+def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None]) -> None:
+    """Refuse unset or placeholder secrets before anything is registered. Values are never echoed."""
+    problems = []
+    for config_key, owner in provided_secret_keys(config).items():
+        value = values.get(config_key)
+        if value is None or value == "":
+            problems.append((f"{PROJECT}:{config_key}",
+                             f"required secret for {owner} is not set; run "
+                             f"`pulumi config set --secret {config_key} <value>` on stack '{config.stack}'"))
+        elif value.strip().lower() in PLACEHOLDER_SECRETS:
+            problems.append((f"{PROJECT}:{config_key}",
+                             f"secret for {owner} still holds a placeholder; set the real value with "
+                             f"`pulumi config set --secret {config_key} <value>`"))
+    if problems:
+        raise ConfigError(config.stack, problems)
+
+
+__all__ = ["ConfigError", "ServiceSpec", "load_platform_config", "merge_layers", "deep_merge",
+           "check_provided_secrets", "provided_secret_keys", "default_config_key"]

@@ -1,0 +1,522 @@
+"""Typed models of a stack's configuration.
+
+Everything a component needs is parsed and checked here, once, before any resource is
+registered. Keys are camelCase in YAML, like the Kubernetes API; models are frozen so a
+component cannot change what another one reads.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from .quantities import QuantityError, canonical_quantity, quantity_value
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+HTTP_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+PROBE_PATH = re.compile(r"^/[^\s]*$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 63 or not DNS1123_LABEL.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid DNS-1123 label: use at most 63 lower-case letters, digits "
+            "and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _quantity(value: str | int | float) -> str:
+    try:
+        return canonical_quantity(value)
+    except QuantityError as error:
+        raise ValueError(str(error)) from None
+
+
+Name = Annotated[str, Field(min_length=1)]
+
+
+class ResourceAmounts(Model):
+    cpu: str | None = None
+    memory: str | None = None
+    ephemeral_storage: str | None = Field(default=None, alias="ephemeral-storage")
+
+    _canonical = field_validator("cpu", "memory", "ephemeral_storage", mode="before")(
+        lambda value: None if value is None else _quantity(value)
+    )
+
+    def as_dict(self) -> dict[str, str]:
+        return {key: value for key, value in self.model_dump(by_alias=True).items() if value is not None}
+
+
+class Resources(Model):
+    requests: ResourceAmounts
+    limits: ResourceAmounts
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> "Resources":
+        requests, limits = self.requests.as_dict(), self.limits.as_dict()
+        for resource in ("cpu", "memory", "ephemeral-storage"):
+            request, limit = requests.get(resource), limits.get(resource)
+            if request is None and limit is None and resource == "ephemeral-storage":
+                continue
+            if request is None or limit is None:
+                raise ValueError(f"set both requests.{resource} and limits.{resource}")
+            if quantity_value(request) > quantity_value(limit):
+                raise ValueError(f"requests.{resource} ({request}) is above limits.{resource} ({limit}): "
+                                 "lower the request or raise the limit")
+        return self
+
+    def as_dict(self) -> dict[str, dict[str, str]]:
+        return {"requests": self.requests.as_dict(), "limits": self.limits.as_dict()}
+
+
+class Probe(Model):
+    path: str
+    port: str | int = "http"
+    initial_delay_seconds: int = Field(default=0, ge=0)
+    period_seconds: int = Field(default=10, ge=1)
+    timeout_seconds: int = Field(default=1, ge=1)
+    success_threshold: int = Field(default=1, ge=1)
+    failure_threshold: int = Field(default=3, ge=1)
+
+    @field_validator("path")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not PROBE_PATH.match(value):
+            raise ValueError(f"'{value}' is not an absolute HTTP path: start it with '/'")
+        return value
+
+
+class Probes(Model):
+    startup: Probe
+    liveness: Probe
+    readiness: Probe
+
+    @model_validator(mode="after")
+    def _success_threshold_rules(self) -> "Probes":
+        for kind in ("startup", "liveness"):
+            if getattr(self, kind).success_threshold != 1:
+                raise ValueError(f"{kind}.successThreshold must be 1 (the API server rejects any other value)")
+        return self
+
+
+class RollingUpdate(Model):
+    max_surge: int | str = 1
+    max_unavailable: int | str = 0
+
+    @model_validator(mode="after")
+    def _can_progress(self) -> "RollingUpdate":
+        if str(self.max_surge) in ("0", "0%") and str(self.max_unavailable) in ("0", "0%"):
+            raise ValueError("maxSurge and maxUnavailable are both 0, so a rollout can never progress: "
+                             "set maxSurge to 1")
+        return self
+
+
+class Lifecycle(Model):
+    pre_stop_sleep_seconds: int = Field(default=10, ge=0)
+    termination_grace_period_seconds: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _grace_covers_pre_stop(self) -> "Lifecycle":
+        if self.termination_grace_period_seconds <= self.pre_stop_sleep_seconds:
+            raise ValueError(
+                f"terminationGracePeriodSeconds ({self.termination_grace_period_seconds}) must exceed "
+                f"preStopSleepSeconds ({self.pre_stop_sleep_seconds}), or the pod is killed before it drains"
+            )
+        return self
+
+
+class PodSecurity(Model):
+    run_as_user: int = Field(default=10001, ge=1)
+    run_as_group: int = Field(default=10001, ge=1)
+    fs_group: int = Field(default=10001, ge=1)
+
+
+class ScalingPolicy(Model):
+    type: Literal["Pods", "Percent"]
+    value: int = Field(ge=1)
+    period_seconds: int = Field(default=60, ge=1, le=1800)
+
+
+class ScalingRules(Model):
+    stabilization_window_seconds: int = Field(default=0, ge=0, le=3600)
+    select_policy: Literal["Max", "Min", "Disabled"] = "Max"
+    policies: list[ScalingPolicy] = Field(min_length=1)
+
+
+class ScalingBehavior(Model):
+    scale_up: ScalingRules
+    scale_down: ScalingRules
+
+
+class PodsMetric(Model):
+    """A per-pod custom metric, served by a metrics adapter (e.g. prometheus-adapter)."""
+
+    name: Name
+    average_value: str
+
+    _canonical = field_validator("average_value", mode="before")(lambda value: _quantity(value))
+
+
+class Autoscaling(Model):
+    enabled: bool = True
+    min_replicas: int = Field(default=3, ge=1)
+    max_replicas: int = Field(default=10, ge=1)
+    cpu_utilization: int | None = Field(default=70, ge=1, le=100)
+    memory_utilization: int | None = Field(default=80, ge=1, le=100)
+    pods_metrics: list[PodsMetric] = []
+    behavior: ScalingBehavior | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "Autoscaling":
+        if self.enabled:
+            if self.min_replicas > self.max_replicas:
+                raise ValueError(f"minReplicas ({self.min_replicas}) is above maxReplicas ({self.max_replicas}): "
+                                 "lower minReplicas or raise maxReplicas")
+            if self.cpu_utilization is None and self.memory_utilization is None and not self.pods_metrics:
+                raise ValueError("an enabled autoscaler needs at least one metric: set cpuUtilization")
+        return self
+
+    @property
+    def scaled_resources(self) -> set[str]:
+        return {name for name, target in (("cpu", self.cpu_utilization), ("memory", self.memory_utilization))
+                if target is not None}
+
+
+class VerticalAutoscaling(Model):
+    enabled: bool = False
+    update_mode: Literal["Off", "Initial", "Recreate", "InPlaceOrRecreate", "Auto"] = "Off"
+    min_allowed: ResourceAmounts | None = None
+    max_allowed: ResourceAmounts | None = None
+    controlled_resources: list[Literal["cpu", "memory"]] = ["cpu", "memory"]
+
+
+class DisruptionBudget(Model):
+    enabled: bool = True
+    min_available: int | None = Field(default=None, ge=0)
+    max_unavailable: int | None = Field(default=None, ge=1)
+    unhealthy_pod_eviction_policy: Literal["AlwaysAllow", "IfHealthyBudget"] = "AlwaysAllow"
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> "DisruptionBudget":
+        if self.min_available is not None and self.max_unavailable is not None:
+            raise ValueError("set either minAvailable or maxUnavailable, not both")
+        return self
+
+
+SecretSource = Literal["generated", "provided", "external", "static"]
+
+
+class SecretKey(Model):
+    """Where one key of a Secret gets its value.
+
+    ``static`` is for values that are not sensitive but belong in the Secret (a database user
+    name); every other source keeps the value out of the stack files.
+    """
+
+    source: SecretSource | None = None
+    length: int = Field(default=32, ge=16, le=256)
+    special: bool = False
+    config_key: str | None = None
+    remote_property: str | None = None
+    value: str | None = None
+    env: str | None = None
+
+    @model_validator(mode="after")
+    def _no_plain_values(self) -> "SecretKey":
+        if self.value is not None and self.source != "static":
+            raise ValueError("a secret value must not be written in plain text: run "
+                             "`pulumi config set --secret <key> <value>` and name that key in configKey "
+                             "(only source: static, for non-sensitive values such as a user name, takes a value)")
+        if self.source == "static" and self.value is None:
+            raise ValueError("source: static needs a value")
+        return self
+
+
+class SecretSpec(Model):
+    name: str | None = None
+    source: SecretSource | None = None
+    keys: dict[str, SecretKey] = Field(min_length=1)
+    remote_path: str | None = None
+
+    def source_of(self, key: SecretKey, platform_default: str) -> str:
+        return key.source or self.source or platform_default
+
+    def secret_name(self, service: str) -> str:
+        return self.name or f"{service}-secrets"
+
+
+class Claim(Model):
+    """A PersistentVolumeClaim in the service's namespace, e.g. for the service's database."""
+
+    size: str
+    storage_class: str
+    access_mode: Literal["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"] = "ReadWriteOnce"
+    mount_path: str | None = None
+
+    _canonical = field_validator("size", mode="before")(lambda value: _quantity(value))
+
+
+class IngressRoute(Model):
+    host: str
+    path: str = "/"
+    tls_secret: str | None = None
+    rate_limit_rps: int | None = Field(default=None, ge=1)
+
+
+class Container(Model):
+    """A sidecar or init container that runs beside the service's own container."""
+
+    name: str
+    image: str
+    tag: str
+    args: list[str] = []
+    command: list[str] = []
+    env: dict[str, str] = {}
+    resources: Resources
+    mounts: dict[str, str] = {}
+
+    _name = field_validator("name")(lambda value: _dns_label(value))
+
+
+class RbacRule(Model):
+    api_groups: list[str] = [""]
+    resources: list[str] = Field(min_length=1)
+    verbs: list[Literal["get", "list", "watch", "create", "update", "patch", "delete"]] = Field(min_length=1)
+    resource_names: list[str] = []
+
+
+class ServiceMonitorSpec(Model):
+    enabled: bool = True
+    path: str = "/metrics"
+    interval: str = "30s"
+    scrape_timeout: str | None = None
+    relabelings: list[dict] = []
+
+
+class Observability(Model):
+    metrics_path: str = "/metrics"
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    service_monitor: ServiceMonitorSpec = ServiceMonitorSpec()
+
+
+class ServiceSpec(Model):
+    """One service of the catalog, after stack overrides are merged in."""
+
+    namespace: str
+    image: str
+    tag: str
+    port: int = Field(ge=1, le=65535)
+    service_port: int | None = Field(default=None, ge=1, le=65535)
+    delivery: Literal["rolling", "blueGreen", "canary"] = "rolling"
+    replicas: int = Field(default=3, ge=1)
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    strategy: RollingUpdate = RollingUpdate()
+    resources: Resources
+    probes: Probes
+    lifecycle: Lifecycle = Lifecycle()
+    security: PodSecurity = PodSecurity()
+    env: dict[str, str] = {}
+    config_files: dict[str, str] = {}
+    config_mount_path: str = "/config"
+    config_data: dict[str, str] = {}
+    secrets: list[SecretSpec] = []
+    autoscaling: Autoscaling = Autoscaling()
+    vertical_autoscaling: VerticalAutoscaling = VerticalAutoscaling()
+    disruption_budget: DisruptionBudget = DisruptionBudget()
+    callers: list[str] = []
+    dependencies: list[str] = []
+    rbac: list[RbacRule] = []
+    claims: dict[str, Claim] = {}
+    writable_paths: list[str] = ["/tmp"]
+    ingress: IngressRoute | None = None
+    sidecars: list[Container] = []
+    init_containers: list[Container] = []
+    anti_affinity: Literal["preferred", "required", "none"] = "preferred"
+    session_affinity_timeout_seconds: int | None = Field(default=None, ge=1, le=86400)
+    pod_annotations: dict[str, str] = {}
+    observability: Observability = Observability()
+
+    _namespace = field_validator("namespace")(lambda value: _dns_label(value))
+
+    @field_validator("tag")
+    @classmethod
+    def _pinned_tag(cls, value: str) -> str:
+        if value == "latest" or not IMAGE_TAG.match(value):
+            raise ValueError(f"'{value}' is not a pinned image tag: use a release tag such as 1.0.0 "
+                             "('latest' is never allowed)")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not ENV_VAR_NAME.match(name):
+                raise ValueError(f"'{name}' is not a valid environment variable name")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "ServiceSpec":
+        budget = self.disruption_budget
+        floor = self.autoscaling.min_replicas if self.autoscaling.enabled else self.replicas
+        if budget.enabled and budget.min_available is not None and budget.min_available >= floor:
+            raise ValueError(
+                f"disruptionBudget.minAvailable ({budget.min_available}) is not below the minimum replica "
+                f"count ({floor}), so the budget blocks every eviction and node drains hang: "
+                f"set minAvailable to at most {floor - 1} or use maxUnavailable: 1"
+            )
+        if self.vertical_autoscaling.enabled and self.vertical_autoscaling.min_allowed and \
+                self.vertical_autoscaling.max_allowed:
+            low = self.vertical_autoscaling.min_allowed.as_dict()
+            high = self.vertical_autoscaling.max_allowed.as_dict()
+            for resource in set(low) & set(high):
+                if quantity_value(low[resource]) > quantity_value(high[resource]):
+                    raise ValueError(f"verticalAutoscaling.minAllowed.{resource} is above maxAllowed.{resource}")
+        most_replicas = self.autoscaling.max_replicas if self.autoscaling.enabled else self.replicas
+        for claim_name, claim in self.claims.items():
+            if claim.mount_path and claim.access_mode.startswith("ReadWriteOnce") and most_replicas > 1:
+                raise ValueError(
+                    f"claims.{claim_name} is {claim.access_mode} but mounted by up to {most_replicas} replicas "
+                    "that may land on different nodes: use ReadWriteMany, or leave mountPath unset "
+                    "for a claim that a database in the namespace uses"
+                )
+        return self
+
+    @property
+    def api_access(self) -> bool:
+        return bool(self.rbac)
+
+    @property
+    def exposed_port(self) -> int:
+        return self.service_port or self.port
+
+
+class Endpoint(Model):
+    """Something outside the catalog that services call: in-cluster pods or a managed service."""
+
+    port: int = Field(ge=1, le=65535)
+    host: str | None = None
+    namespace: str | None = None
+    pod_labels: dict[str, str] = {}
+    cidr: str | None = None
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+    @model_validator(mode="after")
+    def _reachable(self) -> "Endpoint":
+        in_cluster = self.namespace is not None and bool(self.pod_labels)
+        if in_cluster == (self.cidr is not None):
+            raise ValueError("give either namespace with podLabels (in-cluster) or cidr (managed service)")
+        return self
+
+
+class Peer(Model):
+    """A caller outside the catalog, such as the ingress controller or Prometheus."""
+
+    namespace: str
+    pod_labels: dict[str, str] = {}
+
+
+class NamespaceQuota(Model):
+    requests_cpu: str = "20"
+    requests_memory: str = "40Gi"
+    limits_cpu: str = "40"
+    limits_memory: str = "80Gi"
+    persistent_volume_claims: int = Field(default=10, ge=0)
+    services: int = Field(default=10, ge=0)
+    pods: int = Field(default=20, ge=1)
+
+    _canonical = field_validator("requests_cpu", "requests_memory", "limits_cpu", "limits_memory",
+                                 mode="before")(lambda value: _quantity(value))
+
+
+class ContainerDefaults(Model):
+    default: ResourceAmounts = ResourceAmounts(cpu="2", memory="4Gi")
+    default_request: ResourceAmounts = ResourceAmounts(cpu="500m", memory="1Gi")
+
+
+class NamespaceSpec(Model):
+    quota: NamespaceQuota = NamespaceQuota()
+    limits: ContainerDefaults = ContainerDefaults()
+    holds_state: bool = False
+
+
+class Cluster(Model):
+    """Where resources go: a real cluster (kubeconfig/context) or the render-to-directory mode."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    render_directory: str | None = None
+
+
+class Topology(Model):
+    zone_spread: bool = True
+    max_skew: int = Field(default=1, ge=1)
+    when_unsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = "ScheduleAnyway"
+
+
+class PlatformSettings(Model):
+    environment: Literal["production", "staging", "development"]
+    topology: Topology = Topology()
+    secret_source: Literal["generated", "provided", "external"] = "generated"
+    secret_store: str = "micropay-secret-store"
+    protect_state: bool = False
+    scrape_from: Peer | None = Peer(namespace="monitoring",
+                                    pod_labels={"app.kubernetes.io/name": "prometheus"})
+    ingress_from: Peer | None = Peer(namespace="ingress-nginx",
+                                     pod_labels={"app.kubernetes.io/name": "ingress-nginx"})
+    ingress_class: str = "nginx"
+    cluster_issuer: str | None = None
+    dns_namespace: str = "kube-system"
+
+
+class PlatformConfig(Model):
+    """The whole validated configuration of one stack."""
+
+    stack: str
+    platform: PlatformSettings
+    cluster: Cluster = Cluster()
+    namespaces: dict[str, NamespaceSpec]
+    endpoints: dict[str, Endpoint] = {}
+    peers: dict[str, Peer] = {}
+    services: dict[str, ServiceSpec]
+
+    @field_validator("services", "namespaces")
+    @classmethod
+    def _dns_names(cls, value: dict) -> dict:
+        for name in value:
+            _dns_label(name)
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> "PlatformConfig":
+        for name, service in self.services.items():
+            if service.namespace not in self.namespaces:
+                raise ValueError(f"services.{name}.namespace: '{service.namespace}' is not declared under "
+                                 f"namespaces; add it there (declared: {', '.join(sorted(self.namespaces))})")
+            for caller in service.callers:
+                if caller not in self.services and caller not in self.peers:
+                    raise ValueError(f"services.{name}.callers: '{caller}' is neither a service nor a peer; "
+                                     f"{_suggest(caller, [*self.services, *self.peers])}")
+            for dependency in service.dependencies:
+                if dependency not in self.services and dependency not in self.endpoints:
+                    raise ValueError(f"services.{name}.dependencies: '{dependency}' is neither a service nor an "
+                                     f"endpoint; {_suggest(dependency, [*self.services, *self.endpoints])}")
+        return self
+
+
+def _suggest(word: str, known: list[str]) -> str:
+    from difflib import get_close_matches
+
+    close = get_close_matches(word, known, n=1)
+    return f"did you mean '{close[0]}'?" if close else f"known names: {', '.join(sorted(known))}"

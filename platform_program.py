@@ -1,0 +1,75 @@
+"""The program: validated config in, namespaces and services out.
+
+``__main__.py`` (under the engine) and ``tools/render.py`` (under mocks) both call
+``load`` and then ``deploy``; nothing here reads ``pulumi.Config``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.microservice import MicroService, MicroServiceArgs
+from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
+from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError, check_provided_secrets,
+                                    load_platform_config, provided_secret_keys)
+from platform_config.models import PlatformConfig
+from specs import traffic
+from specs.delivery import rolling_plan
+
+
+def load(stack: str, settings: dict, secrets: dict[str, str], root: Path = PROJECT_ROOT) -> PlatformConfig:
+    """Validate everything, or raise ConfigError, before a single resource is registered."""
+    config = load_platform_config(stack, settings, root)
+    wanted = provided_secret_keys(config)
+    unknown = sorted(set(secrets) - set(wanted))
+    if unknown:
+        vocabulary = [*STACK_KEYS, *wanted]
+        raise ConfigError(stack, [
+            (f"{PROJECT}:{key}", "unknown key; " + (
+                f"did you mean '{close[0]}'?" if (close := difflib.get_close_matches(key, vocabulary, n=1))
+                else "remove it with `pulumi config rm " + key + "`"))
+            for key in unknown])
+    check_provided_secrets(config, secrets)
+    return config
+
+
+def kubernetes_provider(config: PlatformConfig, render_directory: Path,
+                        environment_kubeconfig: str | None) -> k8s.Provider:
+    """One provider per mode: a real cluster when one is configured, otherwise render to files."""
+    cluster = config.cluster
+    if cluster.kubeconfig or cluster.context or environment_kubeconfig:
+        return k8s.Provider("cluster", kubeconfig=cluster.kubeconfig or environment_kubeconfig,
+                            context=cluster.context, enable_server_side_apply=True)
+    target = cluster.render_directory or str(render_directory)
+    return k8s.Provider("render", render_yaml_to_directory=target)
+
+
+def deploy(config: PlatformConfig, secrets: dict[str, str],
+           opts: pulumi.ResourceOptions | None = None) -> dict[str, object]:
+    platform = config.platform
+    namespaces = {
+        name: TenantNamespace(name, TenantNamespaceArgs(
+            name=name, spec=spec, dns_namespace=platform.dns_namespace,
+            protect=platform.protect_state and spec.holds_state), opts=opts)
+        for name, spec in config.namespaces.items()
+    }
+    provided = {key: pulumi.Output.secret(secrets[key]) for key in provided_secret_keys(config)}
+    services = {}
+    for name, spec in config.services.items():
+        service_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            depends_on=[namespaces[spec.namespace]]))
+        services[name] = MicroService(name, MicroServiceArgs(
+            name=name, spec=spec, platform=platform, plan=rolling_plan(name, spec),
+            ingress_rules=traffic.ingress_rules(config, name), egress_rules=traffic.egress_rules(config, name),
+            provided_secrets=provided, protect_state=platform.protect_state,
+        ), opts=service_opts)
+    return {
+        "environment": platform.environment,
+        "namespaces": sorted(namespaces),
+        "services": {name: {"namespace": spec.namespace, "serviceName": name, "delivery": spec.delivery}
+                     for name, spec in config.services.items()},
+    }

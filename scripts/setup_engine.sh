@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# setup_engine.sh - provide the Pulumi engine for this project without the
+# official installer (which needs GitHub/get.pulumi.com, unreachable here).
+#
+# Everything is built from Go modules fetched through the Go module proxy and
+# installed into a cache outside the repository:
+#
+#   $CACHE/pulumi/v<ver>/bin/pulumi                      the CLI
+#   $CACHE/pulumi/v<ver>/bin/pulumi-language-python      the Python language host
+#   $CACHE/pulumi/v<ver>/bin/pulumi-language-python-exec its exec shim (+ dynamic
+#                                                        provider / policy shims)
+#   $CACHE/pulumi-home/plugins/resource-<name>-v<ver>/pulumi-resource-<name>
+#   $CACHE/env.sh                                        `source` it to use the engine
+#   $CACHE/go/{mod,build,path}                           Go module/build caches
+#
+# CACHE defaults to ${MICROPAY_CACHE:-$HOME/.cache/micropay-platform}.
+#
+# Versions (first match wins): command-line flags, environment variables,
+# lines `pulumi==X`, `pulumi-kubernetes==Y`, `pulumi-random==Z` in
+# requirements.txt at the repo root, built-in defaults.
+#
+# Usage: scripts/setup_engine.sh [options]
+#   --pulumi VER          Pulumi CLI version        (env MICROPAY_PULUMI_VERSION)
+#   --kubernetes VER      kubernetes provider       (env MICROPAY_PULUMI_KUBERNETES_VERSION)
+#   --random VER          random provider           (env MICROPAY_PULUMI_RANDOM_VERSION)
+#   --python-host VER     Python language host      (env MICROPAY_PULUMI_PYTHON_HOST_VERSION,
+#                                                    default: same as --pulumi)
+#   --engine-only         build CLI + language host only, skip resource plugins
+#                         (env MICROPAY_ENGINE_ONLY=1)
+#   --retry-refused       ask the proxy again for module versions it refused
+#                         before (refusals are remembered in $CACHE/refused/)
+#   --print-env           print `export ...` lines on stdout (progress goes to stderr),
+#                         for: eval "$(scripts/setup_engine.sh --print-env)"
+#   -h, --help
+#
+# Exit status: 0 all requested pieces present; 3 some piece could not be
+# obtained (the reason is printed and kept in $CACHE/refused/); 1 other errors.
+# A second run with the same versions only checks stamps and is a no-op.
+set -euo pipefail
+
+# ---------------------------------------------------------------- defaults
+# 3.79.0 is the newest Pulumi whose Python language host can be built from the
+# Go proxy: up to v3.79.0 it lives inside github.com/pulumi/pulumi/sdk/v3; from
+# v3.80.0 on it is its own module (sdk/python/cmd/pulumi-language-python/v3),
+# which is untagged upstream and refused by the proxy filter here.
+# The provider defaults are the releases contemporary with pulumi 3.79.0
+# (August 2023) whose Python SDKs install next to pulumi==3.79.0.
+DEFAULT_PULUMI_VERSION=3.79.0
+DEFAULT_KUBERNETES_VERSION=4.1.1
+DEFAULT_RANDOM_VERSION=4.14.0
+# Last sdk/v3 release that still contains python/cmd/pulumi-language-python.
+LAST_EMBEDDED_PYTHON_HOST=3.79.0
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+CACHE=${MICROPAY_CACHE:-$HOME/.cache/micropay-platform}
+
+log() { printf '[setup_engine %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; }
+
+# ---------------------------------------------------------------- arguments
+ARG_PULUMI="" ARG_K8S="" ARG_RANDOM="" ARG_PYHOST=""
+ENGINE_ONLY=${MICROPAY_ENGINE_ONLY:-0}
+RETRY_REFUSED=0
+PRINT_ENV=0
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --pulumi) ARG_PULUMI=${2:?}; shift 2 ;;
+    --kubernetes) ARG_K8S=${2:?}; shift 2 ;;
+    --random) ARG_RANDOM=${2:?}; shift 2 ;;
+    --python-host) ARG_PYHOST=${2:?}; shift 2 ;;
+    --engine-only) ENGINE_ONLY=1; shift ;;
+    --retry-refused) RETRY_REFUSED=1; shift ;;
+    --print-env) PRINT_ENV=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage; die "unknown argument: $1" ;;
+  esac
+done
+
+# Version of package $1 pinned with == in requirements.txt (empty if none).
+req_version() {
+  local f="$REPO_ROOT/requirements.txt"
+  [[ -f $f ]] || return 0
+  sed -nE "s/^[[:space:]]*$1[[:space:]]*==[[:space:]]*([0-9][0-9A-Za-z.+-]*).*/\1/Ip" "$f" | head -n1
+}
+
+pick() { # first non-empty argument
+  local v
+  for v in "$@"; do [[ -n $v ]] && { printf '%s\n' "${v#v}"; return; }; done
+}
+
+PULUMI_VERSION=$(pick "$ARG_PULUMI" "${MICROPAY_PULUMI_VERSION:-}" "$(req_version pulumi)" "$DEFAULT_PULUMI_VERSION")
+K8S_VERSION=$(pick "$ARG_K8S" "${MICROPAY_PULUMI_KUBERNETES_VERSION:-}" "$(req_version pulumi-kubernetes)" "$DEFAULT_KUBERNETES_VERSION")
+RANDOM_VERSION=$(pick "$ARG_RANDOM" "${MICROPAY_PULUMI_RANDOM_VERSION:-}" "$(req_version pulumi-random)" "$DEFAULT_RANDOM_VERSION")
+PYHOST_VERSION=$(pick "$ARG_PYHOST" "${MICROPAY_PULUMI_PYTHON_HOST_VERSION:-}" "$PULUMI_VERSION")
+
+BIN="$CACHE/pulumi/v$PULUMI_VERSION/bin"
+PULUMI_HOME_DIR="$CACHE/pulumi-home"
+REFUSED_DIR="$CACHE/refused"
+BUILD_ROOT="$CACHE/build"
+mkdir -p "$BIN" "$PULUMI_HOME_DIR/plugins" "$REFUSED_DIR" "$BUILD_ROOT"
+
+# ---------------------------------------------------------------- Go setup
+setup_go() {
+  [[ -n ${GO_READY:-} ]] && return 0
+  command -v go >/dev/null 2>&1 || die "go is not on PATH (needed to build the engine from Go modules)"
+  command -v python3 >/dev/null 2>&1 || die "python3 is not on PATH"
+  export GOMODCACHE="$CACHE/go/mod"
+  export GOCACHE="$CACHE/go/build"
+  export GOPATH="$CACHE/go/path"
+  export GOPROXY=${GOPROXY:-https://proxy.golang.org}
+  export GOTOOLCHAIN=local          # never try to download another toolchain
+  export GOFLAGS="-modcacherw -buildvcs=false"
+  export CGO_ENABLED=0
+  mkdir -p "$GOMODCACHE" "$GOCACHE" "$GOPATH"
+  GO_READY=1
+  log "using $(go version) (GOPROXY=$GOPROXY, caches under $CACHE/go)"
+}
+
+# Record/lookup of module versions the proxy refused ("a no is final").
+refused_file() { printf '%s/%s\n' "$REFUSED_DIR" "$(printf '%s' "$1" | tr '/@' '__')"; }
+
+# go_mod_download MODULE@VERSION -> prints path of the module's extracted dir
+# on stdout; on refusal prints the reason on stderr, remembers it, returns 1.
+go_mod_download() {
+  local mv=$1 rf out
+  rf=$(refused_file "$mv")
+  if [[ -f $rf && $RETRY_REFUSED != 1 ]]; then
+    log "refused earlier (use --retry-refused to ask again): $(cat "$rf")"
+    return 1
+  fi
+  setup_go
+  out=$(go mod download -json "$mv" 2>/dev/null || true)
+  GMD_JSON=$out python3 - "$mv" "$rf" <<'PY' || return 1
+import json, os, sys, time
+mv, rf = sys.argv[1], sys.argv[2]
+raw = os.environ.get("GMD_JSON", "")
+try:
+    d = json.loads(raw)
+except Exception:
+    d = {"Error": "go mod download printed no JSON: " + raw.strip()[:500]}
+err = d.get("Error") or ("" if d.get("Dir") else "no Dir in go mod download output")
+if err:
+    line = " ".join(err.split())
+    sys.stderr.write("[setup_engine] REFUSED %s: %s\n" % (mv, line))
+    with open(rf, "w") as f:
+        f.write("%s  (asked %s)\n" % (line, time.strftime("%Y-%m-%d %H:%M:%S")))
+    sys.exit(1)
+print(d["Dir"])
+PY
+}
+
+# build_go_binary NAME MODULE VERSION PACKAGE OUTPUT "VERSIONVAR..." VERSIONVALUE
+# (every VERSIONVAR, a space-separated list, is set to VERSIONVALUE with -X)
+# Builds PACKAGE (inside MODULE@vVERSION) from a throwaway main module that
+# requires MODULE at that version and carries MODULE's replace directives
+# (relative replaces that point into the same repository are turned into
+# proxy versions of those modules at the same version).
+build_go_binary() {
+  local name=$1 module=$2 version=$3 pkg=$4 output=$5 vvar=$6 vval=$7
+  local stamp="$output.stamp" want dir moddir
+  want="$module@v$version $pkg $vvar=$vval"
+  if [[ -x $output && -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    log "$name v$version: present ($output)"
+    return 0
+  fi
+  setup_go
+  log "$name v$version: fetching $module@v$version"
+  moddir=$(go_mod_download "$module@v$version") || return 1
+  dir="$BUILD_ROOT/$name-v$version"
+  rm -rf "$dir"; mkdir -p "$dir"
+  # Throwaway go.mod: same go directive, the module required at the pin, its replaces.
+  GME_JSON=$(go mod edit -json "$moddir/go.mod") python3 - "$module" "v$version" "$name" >"$dir/go.mod" <<'PY'
+import json, os, sys
+mod, ver, name = sys.argv[1:4]
+m = json.loads(os.environ["GME_JSON"])
+out = ["module micropay.local/engine-build/%s" % name, ""]
+if m.get("Go"):
+    out.append("go %s" % m["Go"])
+out += ["", "require %s %s" % (mod, ver), ""]
+for r in m.get("Replace") or []:
+    old, new = r["Old"], r["New"]
+    lhs = old["Path"] + (" " + old["Version"] if old.get("Version") else "")
+    if new["Path"].startswith((".", "/")) and not new.get("Version"):
+        # Relative replace into the same repository: use the proxy version of
+        # that module at the same (lock-step) version.
+        rhs = "%s %s" % (old["Path"], ver)
+        out.append("// was: %s => %s" % (lhs, new["Path"]))
+    else:
+        rhs = new["Path"] + (" " + new["Version"] if new.get("Version") else "")
+    out.append("replace %s => %s" % (lhs, rhs))
+print("\n".join(out))
+PY
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >"$dir/tools.go"
+  log "$name v$version: resolving dependencies (go mod tidy)"
+  if ! (cd "$dir" && go mod tidy 2>"$dir/tidy.log"); then
+    log "$name v$version: go mod tidy failed:"; grep -v '^go: downloading' "$dir/tidy.log" | tail -n 20 >&2
+    local first
+    if first=$(grep -m1 -E '403 Forbidden|not available' "$dir/tidy.log"); then
+      # a dependency refused by the proxy: remember it like a direct refusal
+      printf '%s  (dependency of %s@v%s, asked %s)\n' "$(echo $first)" "$module" "$version" "$(date '+%F %T')" \
+        >"$(refused_file "$module@v$version")"
+    fi
+    return 1
+  fi
+  log "$name v$version: compiling $pkg (a cold build of the CLI takes a long while)"
+  local start=$SECONDS ldflags="-s -w" v
+  for v in $vvar; do ldflags="$ldflags -X $v=$vval"; done
+  # Go >= 1.23 rejects go:linkname pulls of runtime internals; older pulumi
+  # releases depend on github.com/pgavlin/text, which does that
+  # ("invalid reference to internal/bytealg.MaxLen"). Allow them again.
+  if [[ $(go tool link -help 2>&1 || true) == *checklinkname* ]]; then ldflags="$ldflags -checklinkname=0"; fi
+  if ! (cd "$dir" && go build -trimpath -mod=mod -p "$(nproc)" \
+          -ldflags "$ldflags" -o "$output.tmp" "$pkg" 2>"$dir/build.log"); then
+    log "$name v$version: go build failed:"; tail -n 30 "$dir/build.log" >&2
+    return 1
+  fi
+  mv -f "$output.tmp" "$output"
+  printf '%s\n' "$want" >"$stamp"
+  log "$name v$version: built in $((SECONDS - start))s -> $output ($(du -h "$output" | cut -f1))"
+}
+
+version_le() { [[ $(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1) == "$1" ]]; }
+
+MISSING=()
+
+# ---------------------------------------------------------------- pulumi CLI
+PULUMI_BIN_DIR=$BIN
+ensure_cli() {
+  local existing
+  existing=$(command -v pulumi 2>/dev/null || true)
+  if [[ -n $existing && $existing != "$BIN/pulumi" ]] &&
+     [[ $("$existing" version 2>/dev/null | tr -d '[:space:]') == "v$PULUMI_VERSION" ]]; then
+    log "pulumi v$PULUMI_VERSION already on PATH: $existing (used as is)"
+    PULUMI_BIN_DIR=$(dirname "$existing")
+    return 0
+  fi
+  # `pulumi version` prints pkg/v3/version.Version in older releases and
+  # sdk/v3/go/common/version.Version in newer ones: set both.
+  build_go_binary pulumi github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$BIN/pulumi" \
+    "github.com/pulumi/pulumi/pkg/v3/version.Version github.com/pulumi/pulumi/sdk/v3/go/common/version.Version" \
+    "v$PULUMI_VERSION" ||
+    MISSING+=("pulumi CLI v$PULUMI_VERSION")
+}
+
+# ---------------------------------------------------------------- python host
+copy_python_shims() { # copy exec shim + dynamic-provider/policy shims from sdk/v3
+  local sdkdir=$1 dest=$2 f
+  for f in python/cmd/pulumi-language-python-exec \
+           python/dist/pulumi-resource-pulumi-python \
+           python/dist/pulumi-analyzer-policy-python; do
+    if [[ -f $sdkdir/$f ]]; then
+      install -m 0755 "$sdkdir/$f" "$dest/$(basename "$f")"
+    fi
+  done
+}
+
+ensure_python_host() {
+  if [[ $PULUMI_BIN_DIR != "$BIN" && -x $PULUMI_BIN_DIR/pulumi-language-python ]]; then
+    log "pulumi-language-python next to the existing pulumi: used as is"
+    return 0
+  fi
+  local module pkg sdkdir
+  if version_le "$PYHOST_VERSION" "$LAST_EMBEDDED_PYTHON_HOST"; then
+    module=github.com/pulumi/pulumi/sdk/v3
+    pkg=github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python
+  else
+    module=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
+    pkg=$module
+  fi
+  if [[ $PYHOST_VERSION != "$PULUMI_VERSION" ]]; then
+    log "WARNING: Python language host v$PYHOST_VERSION with pulumi CLI v$PULUMI_VERSION (mixed versions)"
+  fi
+  if build_go_binary pulumi-language-python "$module" "$PYHOST_VERSION" "$pkg" \
+       "$BIN/pulumi-language-python" \
+       github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "v$PYHOST_VERSION"; then
+    # The exec shim ships in sdk/v3 (python/cmd/pulumi-language-python-exec) in
+    # the versions that use it; the host looks for it next to its binary.
+    if [[ ! -x $BIN/pulumi-language-python-exec ]] || ! grep -qx "$PYHOST_VERSION" "$BIN/.shims-version" 2>/dev/null; then
+      if sdkdir=$(go_mod_download "github.com/pulumi/pulumi/sdk/v3@v$PYHOST_VERSION"); then
+        copy_python_shims "$sdkdir" "$BIN"
+        printf '%s\n' "$PYHOST_VERSION" >"$BIN/.shims-version"
+        log "python shims from sdk/v3@v$PYHOST_VERSION: $(cd "$BIN" && ls pulumi-language-python-exec pulumi-resource-pulumi-python pulumi-analyzer-policy-python 2>/dev/null | tr '\n' ' ')"
+      fi
+    fi
+  else
+    MISSING+=("pulumi-language-python v$PYHOST_VERSION")
+  fi
+}
+
+# ---------------------------------------------------------------- providers
+# ensure_provider NAME VERSION MAJOR
+ensure_provider() {
+  local name=$1 version=$2 major=v${2%%.*}
+  local pdir="$PULUMI_HOME_DIR/plugins/resource-$name-v$version"
+  local module="github.com/pulumi/pulumi-$name/provider/$major"
+  mkdir -p "$pdir"
+  if build_go_binary "pulumi-resource-$name" "$module" "$version" \
+       "$module/cmd/pulumi-resource-$name" "$pdir/pulumi-resource-$name" \
+       "$module/pkg/version.Version" "$version"; then
+    rm -f "$pdir.lock" "$pdir/.partial" "$pdir.partial"
+  else
+    rmdir "$pdir" 2>/dev/null || true   # no empty plugin dir for the CLI to trip over
+    MISSING+=("pulumi-resource-$name v$version ($module@v$version)")
+  fi
+}
+
+# ---------------------------------------------------------------- main
+log "cache: $CACHE"
+log "versions: pulumi v$PULUMI_VERSION, python host v$PYHOST_VERSION, kubernetes v$K8S_VERSION, random v$RANDOM_VERSION$([[ $ENGINE_ONLY == 1 ]] && echo ' (engine only)')"
+
+ensure_cli
+ensure_python_host
+if [[ $ENGINE_ONLY != 1 ]]; then
+  ensure_provider kubernetes "$K8S_VERSION"
+  ensure_provider random "$RANDOM_VERSION"
+fi
+
+# env file for callers
+ENV_FILE="$CACHE/env.sh"
+ENV_TEXT=$(cat <<EOF
+export PULUMI_HOME="$PULUMI_HOME_DIR"
+export PATH="$BIN${PULUMI_BIN_DIR:+$([[ $PULUMI_BIN_DIR != "$BIN" ]] && echo ":$PULUMI_BIN_DIR")}:\$PATH"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+EOF
+)
+if [[ ! -f $ENV_FILE || $(cat "$ENV_FILE") != "$ENV_TEXT" ]]; then
+  printf '%s\n' "$ENV_TEXT" >"$ENV_FILE"
+  log "wrote $ENV_FILE"
+fi
+
+if [[ -x $PULUMI_BIN_DIR/pulumi ]]; then
+  log "pulumi version: $(PULUMI_HOME=$PULUMI_HOME_DIR PULUMI_SKIP_UPDATE_CHECK=true "$PULUMI_BIN_DIR/pulumi" version 2>&1)"
+fi
+
+if [[ ${#MISSING[@]} -gt 0 ]]; then
+  log "NOT AVAILABLE (see messages above and $REFUSED_DIR/):"
+  for m in "${MISSING[@]}"; do log "  - $m"; done
+fi
+[[ $PRINT_ENV == 1 ]] && printf '%s\n' "$ENV_TEXT"
+[[ ${#MISSING[@]} -eq 0 ]] || exit 3
+log "done"

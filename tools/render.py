@@ -1,0 +1,171 @@
+"""Offline render: run the program under Pulumi mocks and write every Kubernetes object.
+
+    python -m tools.render production            # -> build/render/production.yaml
+
+The stack's config is read from ``Pulumi.<stack>.yaml``; encrypted values stand in as a
+placeholder. Objects come out as the API server would receive them (camelCase fields,
+integers as integers), in a stable order; Secret values are replaced with ``<redacted>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+import pulumi  # noqa: E402
+from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
+from pulumi.runtime import settings as pulumi_settings  # noqa: E402
+from pulumi.runtime.stack import wait_for_rpcs  # noqa: E402
+
+from platform_config.loader import PROJECT, ConfigError  # noqa: E402
+from platform_config.stack import stack_file_config  # noqa: E402
+
+REDACTED = "<redacted>"
+SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
+KIND_ORDER = [
+    "Namespace", "StorageClass", "ResourceQuota", "LimitRange", "NetworkPolicy", "ServiceAccount", "Role",
+    "RoleBinding", "ConfigMap", "Secret", "ExternalSecret", "PersistentVolumeClaim", "Deployment", "Service",
+    "HorizontalPodAutoscaler", "VerticalPodAutoscaler", "PodDisruptionBudget", "Ingress", "DestinationRule",
+    "VirtualService", "PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication", "ServiceMonitor",
+    "PrometheusRule", "Schedule",
+]
+MOCK_RANDOM_RESULT = "mock-generated-secret"
+
+
+@dataclass
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers every registration with its own inputs and records it."""
+
+    registered: list[tuple[str, str, dict]] = field(default_factory=list)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        outputs = dict(args.inputs)
+        if args.typ.startswith("random:"):
+            outputs["result"] = MOCK_RANDOM_RESULT
+        self.registered.append((args.typ, args.name, dict(args.inputs)))
+        return [f"{args.name}-id", outputs]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+def _plain(value):
+    """Mocks hand numbers back as floats (the API wants whole numbers as integers) and
+    secrets wrapped in a signature envelope (their values never reach the output)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict) and value.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE:
+        return REDACTED
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def to_manifest(resource_type: str, inputs: dict) -> dict | None:
+    """A registered pulumi-kubernetes resource as a Kubernetes object; None for anything else."""
+    if not resource_type.startswith("kubernetes:") or resource_type.startswith("kubernetes:helm"):
+        return None
+    raw = dict(inputs)
+    if raw.get("kind") == "Secret":
+        # The provider marks the whole data map secret; keep its keys, never its values.
+        for section in ("data", "stringData"):
+            content = raw.get(section)
+            if isinstance(content, dict) and content.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE:
+                content = content["value"]
+            if isinstance(content, dict):
+                raw[section] = {key: REDACTED for key in content}
+    body = _plain(raw)
+    if "apiVersion" not in body or "kind" not in body:
+        return None
+    manifest = {"apiVersion": body.pop("apiVersion"), "kind": body.pop("kind"), "metadata": body.pop("metadata")}
+    manifest.update(body)
+    return manifest
+
+
+def sort_key(manifest: dict) -> tuple:
+    kind = manifest["kind"]
+    rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    metadata = manifest["metadata"]
+    return rank, kind, metadata.get("namespace", ""), metadata["name"]
+
+
+@dataclass
+class RenderResult:
+    manifests: list[dict]
+    outputs: dict
+    warnings: list[str]
+    resource_count: int
+
+
+def render_config(stack: str, settings: dict, secrets: dict[str, str]) -> RenderResult:
+    """Run load + deploy under mocks for already-read config."""
+    from platform_program import deploy, load
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    mocks = RecordingMocks()
+    pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    warnings: list[str] = []
+    engine = pulumi_settings.SETTINGS.engine
+    config = load(stack, settings, secrets)
+    try:
+        outputs = deploy(config, secrets)
+        loop.run_until_complete(wait_for_rpcs())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    warnings += [message.message for message in getattr(engine, "logs", []) if message.severity == 3]
+    manifests = [manifest for typ, _, inputs in mocks.registered
+                 if (manifest := to_manifest(typ, inputs)) is not None]
+    manifests.sort(key=sort_key)
+    return RenderResult(manifests, outputs, warnings, len(mocks.registered))
+
+
+def render_stack(stack: str) -> RenderResult:
+    settings, secrets, _ = stack_file_config(stack)
+    return render_config(stack, settings, secrets)
+
+
+def dump(manifests: list[dict]) -> str:
+    return yaml.safe_dump_all(manifests, sort_keys=True, default_flow_style=False, width=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stack")
+    parser.add_argument("--out", type=Path, help="output file (default build/render/<stack>.yaml)")
+    args = parser.parse_args(argv)
+    try:
+        result = render_stack(args.stack)
+    except (ConfigError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = args.out or PROJECT_ROOT / "build" / "render" / f"{args.stack}.yaml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(dump(result.manifests))
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    kinds: dict[str, int] = {}
+    for manifest in result.manifests:
+        kinds[manifest["kind"]] = kinds.get(manifest["kind"], 0) + 1
+    print(f"{args.stack}: {len(result.manifests)} objects -> {out.relative_to(PROJECT_ROOT)}")
+    print("  " + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))
+    print("  outputs: " + json.dumps(result.outputs, sort_keys=True)[:300])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
