@@ -4,7 +4,7 @@ A stack's config names a catalog file (the services of one system) and overrides
 ``defaults`` apply to every service, ``services.<name>`` to one. Layers, lowest first:
 model defaults < catalog ``defaults`` < catalog ``services.<name>`` < stack ``defaults`` <
 stack ``services.<name>``. Dicts merge key by key; lists and scalars replace; ``null``
-removes an inherited value.
+clears an inherited value (e.g. ``ingress: null``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def deep_merge(base: Any, override: Any) -> Any:
         merged = dict(base)
         for key, value in override.items():
             merged[key] = deep_merge(base[key], value) if key in base else value
-        return {key: value for key, value in merged.items() if value is not None}
+        return merged
     return override
 
 
@@ -222,7 +222,33 @@ def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_R
         config = PlatformConfig.model_validate(document)
     except ValidationError as error:
         raise ConfigError(stack, [_describe(item) for item in error.errors()]) from None
+    problems = reference_problems(config)
+    if problems:
+        raise ConfigError(stack, problems)
     return config
+
+
+def _suggest(word: str, known) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f"did you mean '{close[0]}'?" if close else f"known names: {', '.join(sorted(known))}"
+
+
+def reference_problems(config: PlatformConfig) -> list[tuple[str, str]]:
+    """Names that point nowhere: namespaces, callers and dependencies."""
+    problems = []
+    for name, service in config.services.items():
+        if service.namespace not in config.namespaces:
+            problems.append((f"services.{name}.namespace", f"'{service.namespace}' is not declared under "
+                             f"namespaces; add it there or pick one of: {', '.join(sorted(config.namespaces))}"))
+        for caller in service.callers:
+            if caller not in config.services and caller not in config.peers:
+                problems.append((f"services.{name}.callers", f"'{caller}' is neither a service nor a peer; "
+                                 + _suggest(caller, [*config.services, *config.peers])))
+        for dependency in service.dependencies:
+            if dependency not in config.services and dependency not in config.endpoints:
+                problems.append((f"services.{name}.dependencies", f"'{dependency}' is neither a service nor an "
+                                 "endpoint; " + _suggest(dependency, [*config.services, *config.endpoints])))
+    return problems
 
 
 def provided_secret_keys(config: PlatformConfig) -> dict[str, str]:

@@ -497,26 +497,3 @@ class PlatformConfig(Model):
         for name in value:
             _dns_label(name)
         return value
-
-    @model_validator(mode="after")
-    def _references(self) -> "PlatformConfig":
-        for name, service in self.services.items():
-            if service.namespace not in self.namespaces:
-                raise ValueError(f"services.{name}.namespace: '{service.namespace}' is not declared under "
-                                 f"namespaces; add it there (declared: {', '.join(sorted(self.namespaces))})")
-            for caller in service.callers:
-                if caller not in self.services and caller not in self.peers:
-                    raise ValueError(f"services.{name}.callers: '{caller}' is neither a service nor a peer; "
-                                     f"{_suggest(caller, [*self.services, *self.peers])}")
-            for dependency in service.dependencies:
-                if dependency not in self.services and dependency not in self.endpoints:
-                    raise ValueError(f"services.{name}.dependencies: '{dependency}' is neither a service nor an "
-                                     f"endpoint; {_suggest(dependency, [*self.services, *self.endpoints])}")
-        return self
-
-
-def _suggest(word: str, known: list[str]) -> str:
-    from difflib import get_close_matches
-
-    close = get_close_matches(word, known, n=1)
-    return f"did you mean '{close[0]}'?" if close else f"known names: {', '.join(sorted(known))}"

@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds: dict[str, int] = {}
     for manifest in result.manifests:
         kinds[manifest["kind"]] = kinds.get(manifest["kind"], 0) + 1
-    print(f"{args.stack}: {len(result.manifests)} objects -> {out.relative_to(PROJECT_ROOT)}")
+    print(f"{args.stack}: {len(result.manifests)} objects -> {out}")
     print("  " + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))
     print("  outputs: " + json.dumps(result.outputs, sort_keys=True)[:300])
     return 0

@@ -1,0 +1,120 @@
+"""Bad stack configs stop the program before any resource exists, with one clear message."""
+
+import copy
+
+import pytest
+
+from platform_config.loader import ConfigError
+from platform_config.stack import stack_file_config
+from platform_program import load
+
+BASE_SETTINGS, BASE_SECRETS, _ = stack_file_config("development")
+
+
+def with_service(service: str, **override):
+    settings = copy.deepcopy(BASE_SETTINGS)
+    settings.setdefault("services", {}).setdefault(service, {}).update(override)
+    return settings
+
+
+def with_key(key: str, value):
+    settings = copy.deepcopy(BASE_SETTINGS)
+    settings[key] = value
+    return settings
+
+
+CASES = [
+    # (id, settings, secrets, expected key path, expected words in the message)
+    ("replicas-zero", with_service("config-server", replicas=0), {}, "services.config-server.replicas",
+     "greater than or equal to 1"),
+    ("replicas-negative", with_service("config-server", replicas=-2), {}, "services.config-server.replicas",
+     "greater than or equal to 1"),
+    ("replicas-wrong-type", with_service("config-server", replicas="three"), {}, "services.config-server.replicas",
+     "valid integer"),
+    ("unknown-service-key", with_service("user-service", replcas=3), {}, "services.user-service.replcas",
+     "did you mean 'replicas'"),
+    ("unknown-nested-key", with_service("user-service", autoscaling={"minReplica": 2}), {},
+     "services.user-service.autoscaling.minReplica", "did you mean 'minReplicas'"),
+    ("unknown-top-level-key", with_key("platfrom", {}), {}, "micropay-platform:platfrom", "did you mean 'platform'"),
+    ("unknown-secret-like-key", BASE_SETTINGS, {"catalgo": "x"}, "micropay-platform:catalgo",
+     "did you mean 'catalog'"),
+    ("hpa-min-above-max", with_service("user-service", autoscaling={"minReplicas": 5, "maxReplicas": 2}), {},
+     "services.user-service.autoscaling", "minReplicas (5) is above maxReplicas (2)"),
+    ("request-above-limit", with_service("user-service", resources={"requests": {"cpu": "3"}}), {},
+     "services.user-service.resources", "requests.cpu (3) is above limits.cpu (500m)"),
+    ("malformed-quantity", with_service("user-service", resources={"limits": {"memory": "4 gigs"}}), {},
+     "services.user-service.resources.limits.memory", "not a Kubernetes quantity"),
+    ("unknown-dependency", with_service("user-service", dependencies=["postgres"]), {},
+     "services.user-service.dependencies", "did you mean 'postgresql'"),
+    ("unknown-caller", with_service("user-service", callers=["api-gatway"]), {}, "services.user-service.callers",
+     "did you mean 'api-gateway'"),
+    ("pdb-blocks-evictions", with_service("config-server", disruptionBudget={"minAvailable": 1}), {},
+     "services.config-server", "blocks every eviction"),
+    ("pdb-both-bounds", with_service("user-service", disruptionBudget={"minAvailable": 1, "maxUnavailable": 1}),
+     {}, "services.user-service.disruptionBudget", "either minAvailable or maxUnavailable"),
+    ("latest-tag", with_service("user-service", tag="latest"), {}, "services.user-service.tag", "'latest'"),
+    ("invalid-namespace-name", with_service("user-service", namespace="Micropay_User"), {},
+     "services.user-service.namespace", "DNS-1123"),
+    ("undeclared-namespace", with_service("user-service", namespace="micropay-users"), {}, "services",
+     "not declared under namespaces"),
+    ("unknown-service-override", with_key("services", {"usr-service": {"replicas": 1}}), {},
+     "services.usr-service", "did you mean 'user-service'"),
+    ("bad-delivery", with_service("user-service", delivery="bluegreen"), {}, "services.user-service.delivery",
+     "'rolling', 'blueGreen' or 'canary'"),
+    ("grace-shorter-than-prestop", with_service("user-service", lifecycle={"preStopSleepSeconds": 30,
+                                                                          "terminationGracePeriodSeconds": 20}),
+     {}, "services.user-service.lifecycle", "must exceed preStopSleepSeconds"),
+    ("rollout-cannot-progress", with_service("user-service", strategy={"maxSurge": 0, "maxUnavailable": 0}), {},
+     "services.user-service.strategy", "can never progress"),
+    ("probe-path-relative", with_service("user-service", probes={"readiness": {"path": "health"}}), {},
+     "services.user-service.probes.readiness.path", "start it with '/'"),
+    ("plain-secret-value", with_service("payment-service", secrets=[{"name": "s", "keys": {
+        "db-password": {"value": "hunter2"}}}]), {}, "services.payment-service.secrets.0.keys.db-password",
+     "must not be written in plain text"),
+    ("missing-provided-secret", with_service("payment-service", secrets=[{"name": "s", "keys": {
+        "db-password": {"source": "provided", "configKey": "payment-db-password"}}}]), {},
+     "micropay-platform:payment-db-password", "pulumi config set --secret payment-db-password"),
+    ("placeholder-secret", with_service("payment-service", secrets=[{"name": "s", "keys": {
+        "db-password": {"source": "provided", "configKey": "payment-db-password"}}}]),
+     {"payment-db-password": "CHANGE_ME"}, "micropay-platform:payment-db-password", "placeholder"),
+    ("missing-catalog", {key: value for key, value in BASE_SETTINGS.items() if key != "catalog"}, {},
+     "micropay-platform:catalog", "pulumi config set catalog"),
+    ("catalog-file-missing", with_key("catalog", "catalogs/nope.yaml"), {}, "micropay-platform:catalog",
+     "not found"),
+    ("bad-environment", with_key("platform", {"environment": "prod"}), {}, "platform.environment",
+     "'production', 'staging' or 'development'"),
+    ("unknown-placeholder", with_service("user-service", env={"KAFKA": "${address:kafak}"}), {},
+     "services.user-service.env.KAFKA", "did you mean 'kafka'"),
+    ("env-not-a-mapping", with_service("user-service", env=["A=1"]), {}, "services.user-service.env",
+     "valid dictionary"),
+    ("rwo-claim-mounted-by-many", with_service("payment-service", claims={"payment-db-pvc": {
+        "mountPath": "/data"}}), {}, "services.payment-service", "mounted by up to"),
+    ("autoscaling-without-metrics", with_service("user-service", autoscaling={
+        "cpuUtilization": None, "memoryUtilization": None}), {}, "services.user-service.autoscaling",
+     "at least one metric"),
+]
+
+
+@pytest.mark.parametrize("settings,secrets,key,words", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_bad_config_is_rejected_with_stack_key_and_fix(settings, secrets, key, words):
+    with pytest.raises(ConfigError) as caught:
+        load("development", settings, secrets)
+    message = str(caught.value)
+    assert message.startswith("stack 'development': invalid configuration")
+    assert any(problem_key.startswith(key) and words in text for problem_key, text in caught.value.problems), message
+    assert "Traceback" not in message
+
+
+def test_valid_stacks_load():
+    for stack in ("production", "staging", "development"):
+        settings, secrets, _ = stack_file_config(stack)
+        config = load(stack, settings, secrets)
+        assert len(config.services) == 12
+
+
+def test_secret_values_are_never_echoed():
+    settings = with_service("payment-service", secrets=[{"name": "s", "keys": {
+        "db-password": {"source": "provided", "configKey": "payment-db-password"}}}])
+    with pytest.raises(ConfigError) as caught:
+        load("development", settings, {"payment-db-password": "Placeholder"})
+    assert "Placeholder" not in str(caught.value)

@@ -1,0 +1,112 @@
+"""Render every stack under mocks and hold each one to the platform's invariants."""
+
+import json
+import re
+
+import yaml
+
+from conftest import STACKS, find, objects, rendered
+from invariants import check_workloads
+
+
+def test_every_stack_renders_with_objects(stack):
+    result = rendered(stack)
+    assert len(result.manifests) > 10
+    assert {"Namespace", "Deployment", "Service", "NetworkPolicy"} <= {item["kind"] for item in result.manifests}
+
+
+def test_every_workload_passes_the_invariants(stack):
+    assert check_workloads(rendered(stack).manifests) == []
+
+
+def test_object_names_are_unique(stack):
+    keys = [(item["kind"], item["metadata"].get("namespace"), item["metadata"]["name"])
+            for item in rendered(stack).manifests]
+    assert len(keys) == len(set(keys))
+
+
+def test_render_is_stable_and_integers_stay_integers(stack):
+    from tools.render import dump, render_stack
+
+    first = dump(render_stack(stack).manifests)
+    assert first == dump(render_stack(stack).manifests)
+    assert re.search(r":\s-?\d+\.0$", first, re.MULTILINE) is None
+    for deployment in objects(stack, "Deployment"):
+        assert isinstance(deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], int)
+
+
+def test_no_secret_value_reaches_the_rendered_yaml(stack):
+    from tools.render import MOCK_RANDOM_RESULT, dump
+
+    text = dump(rendered(stack).manifests)
+    assert MOCK_RANDOM_RESULT not in text
+    for secret in objects(stack, "Secret"):
+        for section in ("data", "stringData"):
+            assert set(secret.get(section, {}).values()) <= {"<redacted>"}
+    # Static, non-sensitive secret values are still kept out of the YAML.
+    assert "payment_user" not in text
+
+
+def test_namespaces_enforce_restricted_pod_security(stack):
+    for namespace in objects(stack, "Namespace"):
+        labels = namespace["metadata"]["labels"]
+        assert labels["name"] == namespace["metadata"]["name"]
+        for mode in ("enforce", "audit", "warn"):
+            assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+
+
+def test_each_namespace_has_quota_limits_and_dns(stack):
+    for namespace in objects(stack, "Namespace"):
+        name = namespace["metadata"]["name"]
+        kinds = {(item["kind"], item["metadata"]["name"]) for item in rendered(stack).manifests
+                 if item["metadata"].get("namespace") == name}
+        assert ("ResourceQuota", f"{name}-quota") in kinds
+        assert ("LimitRange", f"{name}-limits") in kinds
+        assert ("NetworkPolicy", "allow-dns-egress") in kinds
+
+
+def test_service_accounts_mount_tokens_only_with_api_access(stack):
+    roles = {(role["metadata"]["namespace"], role["metadata"]["name"]) for role in objects(stack, "Role")}
+    for deployment in objects(stack, "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        granted = (deployment["metadata"]["namespace"], f"{deployment['metadata']['labels']['app']}-role") in roles
+        assert pod["automountServiceAccountToken"] is granted
+
+
+def test_config_change_rolls_pods():
+    """The checksum annotation follows the ConfigMap content."""
+    from platform_config.stack import stack_file_config
+    from tools.render import render_config
+
+    settings, secrets, _ = stack_file_config("development")
+    changed = json.loads(json.dumps(settings))
+    changed.setdefault("services", {})["payment-service"] = {"configFiles": {"application.yml": "server:\n  port: 8083\n"}}
+
+    def checksums(result):
+        return {item["metadata"]["name"]: item["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+                for item in result.manifests if item["kind"] == "Deployment"}
+
+    before, after = checksums(render_config("development", settings, secrets)), checksums(
+        render_config("development", changed, secrets))
+    assert before["payment-service"] != after["payment-service"]
+    assert {name for name in before if before[name] != after[name]} == {"payment-service"}
+
+
+def test_render_cli_writes_multi_document_yaml(tmp_path):
+    from tools.render import main
+
+    out = tmp_path / "development.yaml"
+    assert main(["development", "--out", str(out)]) == 0
+    documents = list(yaml.safe_load_all(out.read_text()))
+    assert len(documents) == len(rendered("development").manifests)
+
+
+def test_render_cli_reports_unknown_stack(capsys):
+    from tools.render import main
+
+    assert main(["nonexistent"]) == 2
+    assert "stacks:" in capsys.readouterr().err
+
+
+def test_all_stacks_are_covered():
+    assert {"production", "staging", "development"} <= set(STACKS)
