@@ -12,13 +12,14 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.blue_green_pair import BlueGreenPair, BlueGreenPairArgs
+from components.canary_istio import CanaryIstio, CanaryIstioArgs
 from components.microservice import MicroService, MicroServiceArgs
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError, check_provided_secrets,
                                     load_platform_config, provided_secret_keys)
 from platform_config.models import PlatformConfig
 from specs import traffic
-from specs.delivery import rolling_plan
 
 
 def load(stack: str, settings: dict, secrets: dict[str, str], root: Path = PROJECT_ROOT) -> PlatformConfig:
@@ -58,18 +59,24 @@ def deploy(config: PlatformConfig, secrets: dict[str, str],
         for name, spec in config.namespaces.items()
     }
     provided = {key: pulumi.Output.secret(secrets[key]) for key in provided_secret_keys(config)}
-    services = {}
+    outputs: dict[str, dict] = {}
     for name, spec in config.services.items():
         service_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
             depends_on=[namespaces[spec.namespace]]))
-        services[name] = MicroService(name, MicroServiceArgs(
-            name=name, spec=spec, platform=platform, plan=rolling_plan(name, spec),
+        service_args = MicroServiceArgs(
+            name=name, spec=spec, platform=platform,
             ingress_rules=traffic.ingress_rules(config, name), egress_rules=traffic.egress_rules(config, name),
             provided_secrets=provided, protect_state=platform.protect_state,
-        ), opts=service_opts)
+        )
+        if spec.delivery == "blueGreen":
+            component = BlueGreenPair(name, BlueGreenPairArgs(service_args), opts=service_opts)
+        elif spec.delivery == "canary":
+            component = CanaryIstio(name, CanaryIstioArgs(service_args), opts=service_opts)
+        else:
+            component = MicroService(name, service_args, opts=service_opts)
+        outputs[name] = component.outputs
     return {
         "environment": platform.environment,
         "namespaces": sorted(namespaces),
-        "services": {name: {"namespace": spec.namespace, "serviceName": name, "delivery": spec.delivery}
-                     for name, spec in config.services.items()},
+        "services": outputs,
     }

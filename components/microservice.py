@@ -3,7 +3,7 @@
 ServiceAccount (and a least-privilege Role when the service calls the API), ConfigMap,
 Secrets, one Deployment per track with its HPA, PDB and VPA, a ClusterIP Service, a
 NetworkPolicy, claims and an optional Ingress. Delivery strategies reuse it by passing a
-``DeliveryPlan`` with more than one track.
+``DeliveryPlan`` with more than one track; without one it rolls a single Deployment.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from specs import network as network_specs
 from specs import scaling as scaling_specs
 from specs import service_objects as object_specs
 from specs import workload as workload_specs
-from specs.delivery import DeliveryPlan, TrackPlan
+from specs.delivery import DeliveryPlan, TrackPlan, rolling_plan
 from specs.traffic import Rule, service_account_name
 
 
@@ -30,9 +30,9 @@ class MicroServiceArgs:
     name: str
     spec: ServiceSpec
     platform: PlatformSettings
-    plan: DeliveryPlan
     ingress_rules: list[Rule]
     egress_rules: list[Rule]
+    plan: DeliveryPlan | None = None
     provided_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     protect_state: bool = False
 
@@ -57,9 +57,10 @@ class MicroService(pulumi.ComponentResource):
                 object_specs.config_map_data(spec), [secret.model_dump() for secret in spec.secrets]),
             env=env,
         )
-        self.deployments = {plan.track.deployment_name: self._track(plan, pod) for plan in args.plan.tracks}
+        plan = args.plan or rolling_plan(service, spec)
+        self.deployments = {track.track.deployment_name: self._track(track, pod) for track in plan.tracks}
         self.service = self._k8s(k8s.core.v1.Service, "service", service,
-                                 spec=object_specs.service(args.plan.service_selector, spec))
+                                 spec=object_specs.service(plan.service_selector, spec))
         self._k8s(k8s.networking.v1.NetworkPolicy, "network-policy", service,
                   spec=network_specs.service_policy({"app": service}, args.ingress_rules, args.egress_rules,
                                                     args.platform.dns_namespace))
@@ -69,12 +70,14 @@ class MicroService(pulumi.ComponentResource):
                       spec=object_specs.ingress(service, spec.exposed_port, spec.ingress,
                                                 args.platform.ingress_class))
 
-        self.service_name = pulumi.Output.from_input(service)
-        self.register_outputs({
-            "serviceName": self.service_name,
+        self.outputs = {
+            "serviceName": service,
             "namespace": self.namespace,
-            "deployments": list(self.deployments),
-        })
+            "delivery": spec.delivery,
+            "deployments": sorted(self.deployments),
+            "image": f"{spec.image}:{spec.tag}",
+        }
+        self.register_outputs(self.outputs)
 
     def _metadata(self, object_name: str, annotations: dict[str, str] | None = None) -> dict:
         metadata = {"name": object_name, "namespace": self.namespace,

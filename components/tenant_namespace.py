@@ -50,5 +50,5 @@ class TenantNamespace(pulumi.ComponentResource):
         k8s.networking.v1.NetworkPolicy(f"{name}-allow-dns", metadata=metadata("allow-dns-egress"),
                                         spec=network_specs.allow_dns(args.dns_namespace), opts=in_namespace)
 
-        self.name = pulumi.Output.from_input(namespace)
-        self.register_outputs({"namespace": self.name})
+        self.outputs = {"namespace": namespace}
+        self.register_outputs(self.outputs)

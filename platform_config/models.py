@@ -35,6 +35,13 @@ def _dns_label(value: str) -> str:
     return value
 
 
+def _pinned(value: str) -> str:
+    if value == "latest" or not IMAGE_TAG.match(value):
+        raise ValueError(f"'{value}' is not a pinned image tag: use a release tag such as 1.0.0 "
+                         "('latest' is never allowed)")
+    return value
+
+
 def _quantity(value: str | int | float) -> str:
     try:
         return canonical_quantity(value)
@@ -310,6 +317,106 @@ class Observability(Model):
     service_monitor: ServiceMonitorSpec = ServiceMonitorSpec()
 
 
+CONTROLLER_OWNED_ANNOTATIONS = ("deployment.kubernetes.io/revision",)
+
+
+def _annotations(value: dict[str, str]) -> dict[str, str]:
+    for key in value:
+        if key in CONTROLLER_OWNED_ANNOTATIONS:
+            raise ValueError(f"'{key}' is set by the Deployment controller and must not be written by hand: "
+                             "record the release in kubernetes.io/change-cause instead")
+    return value
+
+
+class Colour(Model):
+    """One colour of a blue-green pair. A colour without a tag is not deployed."""
+
+    tag: str | None = None
+    replicas: int | None = Field(default=None, ge=0)
+    annotations: dict[str, str] = {}
+
+    _tag = field_validator("tag")(lambda value: None if value is None else _pinned(value))
+    _owned = field_validator("annotations")(lambda value: _annotations(value))
+
+
+class BlueGreen(Model):
+    active: Literal["blue", "green"] = "blue"
+    blue: Colour = Colour()
+    green: Colour = Colour()
+
+    @property
+    def idle(self) -> str:
+        return "green" if self.active == "blue" else "blue"
+
+    def colour(self, name: str) -> Colour:
+        return self.blue if name == "blue" else self.green
+
+    def serving_problem(self) -> str | None:
+        active = self.colour(self.active)
+        if active.tag is None:
+            return (f"active colour '{self.active}' has no image tag: set blueGreen.{self.active}.tag "
+                    f"before switching, or keep blueGreen.active: {self.idle}")
+        if active.replicas == 0:
+            return (f"active colour '{self.active}' is scaled to 0 replicas and would serve nothing: "
+                    f"scale it up (blueGreen.{self.active}.replicas) before switching to it")
+        return None
+
+
+class ConnectionPool(Model):
+    max_connections: int = Field(default=100, ge=1)
+    http1_max_pending_requests: int = Field(default=100, ge=1)
+    http2_max_requests: int = Field(default=1000, ge=1)
+    max_requests_per_connection: int = Field(default=10, ge=1)
+
+
+class OutlierDetection(Model):
+    consecutive5xx_errors: int = Field(default=5, ge=1, alias="consecutive5xxErrors")
+    interval: str = "30s"
+    base_ejection_time: str = "30s"
+    max_ejection_percent: int = Field(default=50, ge=1, le=100)
+
+
+class TrafficPolicy(Model):
+    """The circuit breaker of the DestinationRule (seed 002)."""
+
+    connection_pool: ConnectionPool = ConnectionPool()
+    outlier_detection: OutlierDetection = OutlierDetection()
+    consistent_hash: Literal["none", "sourceIp", "cookie"] = "none"
+    hash_cookie: str = "micropay-session"
+    hash_cookie_ttl: str = "3600s"
+
+
+class Canary(Model):
+    """The canary track of an Istio canary. Without a tag there is no canary."""
+
+    tag: str | None = None
+    weight: int = Field(default=0, ge=0, le=100)
+    replicas: int | None = Field(default=None, ge=0)
+    header: str = "canary"
+    header_value: str = "true"
+    autoscaling: Autoscaling | None = None
+    disruption_budget: DisruptionBudget | None = None
+    annotations: dict[str, str] = {}
+    traffic_policy: TrafficPolicy = TrafficPolicy()
+
+    _tag = field_validator("tag")(lambda value: None if value is None else _pinned(value))
+    _owned = field_validator("annotations")(lambda value: _annotations(value))
+
+    @field_validator("header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not HTTP_HEADER_NAME.match(value):
+            raise ValueError(f"'{value}' is not a valid HTTP header name: use letters, digits and '-'")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _weight_needs_image(self) -> "Canary":
+        if self.weight > 0 and self.tag is None:
+            raise ValueError(f"weight {self.weight} sends traffic to a canary without an image: "
+                             "set canary.tag, or set canary.weight to 0")
+        return self
+
+
 class ServiceSpec(Model):
     """One service of the catalog, after stack overrides are merged in."""
 
@@ -345,18 +452,15 @@ class ServiceSpec(Model):
     init_containers: list[Container] = []
     anti_affinity: Literal["preferred", "required", "none"] = "preferred"
     session_affinity_timeout_seconds: int | None = Field(default=None, ge=1, le=86400)
+    blue_green: BlueGreen | None = None
+    canary: Canary = Canary()
     pod_annotations: dict[str, str] = {}
     observability: Observability = Observability()
 
     _namespace = field_validator("namespace")(lambda value: _dns_label(value))
 
-    @field_validator("tag")
-    @classmethod
-    def _pinned_tag(cls, value: str) -> str:
-        if value == "latest" or not IMAGE_TAG.match(value):
-            raise ValueError(f"'{value}' is not a pinned image tag: use a release tag such as 1.0.0 "
-                             "('latest' is never allowed)")
-        return value
+    _tag = field_validator("tag")(lambda value: _pinned(value))
+    _owned = field_validator("annotations")(lambda value: _annotations(value))
 
     @field_validator("env")
     @classmethod
@@ -392,6 +496,33 @@ class ServiceSpec(Model):
                     "for a claim that a database in the namespace uses"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _delivery(self) -> "ServiceSpec":
+        if self.delivery == "blueGreen" and self.blue_green is not None:
+            problem = self.blue_green.serving_problem()
+            if problem:
+                raise ValueError(f"blueGreen: {problem}")
+        if self.delivery != "blueGreen" and self.blue_green is not None:
+            raise ValueError("blueGreen settings on a service whose delivery is not blueGreen: "
+                             "set delivery: blueGreen or remove the blueGreen block")
+        canary_budget = self.canary.disruption_budget
+        if canary_budget is not None and canary_budget.min_available is not None:
+            canary_floor = (self.canary.autoscaling.min_replicas if self.canary.autoscaling
+                            and self.canary.autoscaling.enabled else self.canary.replicas)
+            if canary_floor is not None and canary_budget.min_available >= canary_floor:
+                raise ValueError(f"canary.disruptionBudget.minAvailable ({canary_budget.min_available}) is not below "
+                                 f"the canary's minimum replica count ({canary_floor}), so it blocks every "
+                                 f"eviction: set it to at most {canary_floor - 1}")
+        if self.delivery != "canary" and self.canary.tag is not None:
+            raise ValueError("canary settings on a service whose delivery is not canary: "
+                             "set delivery: canary or remove canary.tag")
+        return self
+
+    @property
+    def colours(self) -> BlueGreen:
+        """The blue-green settings; a service that never switched runs its tag on blue."""
+        return self.blue_green or BlueGreen(active="blue", blue=Colour(tag=self.tag))
 
     @property
     def api_access(self) -> bool:

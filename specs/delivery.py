@@ -35,9 +35,80 @@ class DeliveryPlan:
 def rolling_plan(name: str, spec: ServiceSpec) -> DeliveryPlan:
     autoscaled = spec.autoscaling.enabled
     track = Track(deployment_name=name, version=None, tag=spec.tag,
-                  replicas=None if autoscaled else spec.replicas)
+                  replicas=None if autoscaled else spec.replicas, annotations=dict(spec.annotations))
     budget = spec.disruption_budget if spec.disruption_budget.enabled else None
     return DeliveryPlan(
         tracks=(TrackPlan(track, spec.autoscaling if autoscaled else None, budget),),
         service_selector={"app": name},
     )
+
+
+def _floor(spec: ServiceSpec) -> int:
+    return spec.autoscaling.min_replicas if spec.autoscaling.enabled else spec.replicas
+
+
+def blue_green_plan(name: str, spec: ServiceSpec) -> DeliveryPlan:
+    """Two colours, each with its own HPA and PDB; the Service selects the active colour.
+
+    Each colour keeps its autoscaler through a switch, so the switch changes nothing but
+    the Services' selectors. A colour scaled to 0 has no HPA (minReplicas cannot be 0).
+    """
+    colours = spec.colours
+    plans = []
+    for colour_name in ("blue", "green"):
+        colour = colours.colour(colour_name)
+        if colour.tag is None:
+            continue
+        scaled_down = colour.replicas == 0
+        autoscaling = spec.autoscaling if spec.autoscaling.enabled and not scaled_down else None
+        if autoscaling is not None:
+            replicas = None
+        else:
+            replicas = colour.replicas if colour.replicas is not None else spec.replicas
+        if autoscaling is not None and colour.replicas is not None:
+            autoscaling = autoscaling.model_copy(update={"min_replicas": colour.replicas})
+        track = Track(deployment_name=f"{name}-{colour_name}", version=colour_name, tag=colour.tag,
+                      replicas=replicas, annotations={**spec.annotations, **colour.annotations})
+        budget = spec.disruption_budget if spec.disruption_budget.enabled and not scaled_down else None
+        plans.append(TrackPlan(track, autoscaling, budget))
+    return DeliveryPlan(tracks=tuple(plans), service_selector={"app": name, "version": colours.active})
+
+
+def canary_replicas(spec: ServiceSpec) -> int:
+    """Canary pods follow the weight (10% of a 3-pod floor is 1 pod) unless set explicitly."""
+    canary = spec.canary
+    if canary.replicas is not None:
+        return canary.replicas
+    if canary.autoscaling is not None and canary.autoscaling.enabled:
+        return canary.autoscaling.min_replicas
+    if canary.weight == 0:
+        return 0
+    return max(1, -(-_floor(spec) * canary.weight // 100))
+
+
+def canary_plan(name: str, spec: ServiceSpec) -> DeliveryPlan:
+    """A stable track (the service's own settings) and, when a canary tag is set, a canary track."""
+    stable_autoscaled = spec.autoscaling.enabled
+    stable = TrackPlan(
+        Track(deployment_name=name, version="stable", tag=spec.tag,
+              replicas=None if stable_autoscaled else spec.replicas, annotations=dict(spec.annotations)),
+        spec.autoscaling if stable_autoscaled else None,
+        spec.disruption_budget if spec.disruption_budget.enabled else None,
+    )
+    canary = spec.canary
+    if canary.tag is None:
+        return DeliveryPlan(tracks=(stable,), service_selector={"app": name})
+    count = canary_replicas(spec)
+    autoscaling = canary.autoscaling if canary.autoscaling is not None and canary.autoscaling.enabled else None
+    canary_track = TrackPlan(
+        Track(deployment_name=f"{name}-canary", version="canary", tag=canary.tag,
+              replicas=None if autoscaling and count > 0 else count, annotations=dict(canary.annotations)),
+        autoscaling if count > 0 else None,
+        canary.disruption_budget if canary.disruption_budget is not None and count > 0 else None,
+    )
+    return DeliveryPlan(tracks=(stable, canary_track), service_selector={"app": name})
+
+
+def plan_for(name: str, spec: ServiceSpec) -> DeliveryPlan:
+    planners = {"rolling": rolling_plan, "blueGreen": blue_green_plan, "canary": canary_plan}
+    return planners[spec.delivery](name, spec)

@@ -239,7 +239,6 @@ def deployment(name: str, service: ServiceSpec, track: Track, platform: Platform
     if track.replicas is not None:
         spec["replicas"] = track.replicas
     metadata = {"name": track.deployment_name, "labels": pod_labels(name, service, track)}
-    annotations = {**service.annotations, **track.annotations}
-    if annotations:
-        metadata["annotations"] = annotations
+    if track.annotations:
+        metadata["annotations"] = dict(track.annotations)
     return {"metadata": metadata, "spec": spec}

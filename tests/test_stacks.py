@@ -88,8 +88,7 @@ def test_config_change_rolls_pods():
 
     before, after = checksums(render_config("development", settings, secrets)), checksums(
         render_config("development", changed, secrets))
-    assert before["payment-service"] != after["payment-service"]
-    assert {name for name in before if before[name] != after[name]} == {"payment-service"}
+    assert {name for name in before if before[name] != after[name]} == {"payment-service-blue"}
 
 
 def test_render_cli_writes_multi_document_yaml(tmp_path):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,6 @@ if str(PROJECT_ROOT) not in sys.path:
 
 import pulumi  # noqa: E402
 from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
-from pulumi.runtime import settings as pulumi_settings  # noqa: E402
 from pulumi.runtime.stack import wait_for_rpcs  # noqa: E402
 
 from platform_config.loader import PROJECT, ConfigError  # noqa: E402
@@ -102,6 +101,17 @@ def sort_key(manifest: dict) -> tuple:
     return rank, kind, metadata.get("namespace", ""), metadata["name"]
 
 
+class WarningCollector(logging.Handler):
+    """Keeps the program's warnings (pulumi.log.warn) so the CLI and tests can show them."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 @dataclass
 class RenderResult:
     manifests: list[dict]
@@ -117,26 +127,43 @@ def render_config(stack: str, settings: dict, secrets: dict[str, str]) -> Render
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     mocks = RecordingMocks()
-    pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
-    warnings: list[str] = []
-    engine = pulumi_settings.SETTINGS.engine
+    warnings = WarningCollector()
+    logger = logging.getLogger(f"micropay.render.{stack}")
+    logger.propagate = False
+    logger.handlers = [warnings]
+    pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=logger)
     config = load(stack, settings, secrets)
     try:
-        outputs = deploy(config, secrets)
+        exported = pulumi.Output.from_input(deploy(config, secrets))
         loop.run_until_complete(wait_for_rpcs())
+        outputs = loop.run_until_complete(exported.future())
     finally:
         loop.close()
         asyncio.set_event_loop(None)
-    warnings += [message.message for message in getattr(engine, "logs", []) if message.severity == 3]
     manifests = [manifest for typ, _, inputs in mocks.registered
                  if (manifest := to_manifest(typ, inputs)) is not None]
     manifests.sort(key=sort_key)
-    return RenderResult(manifests, outputs, warnings, len(mocks.registered))
+    return RenderResult(manifests, outputs, warnings.messages, len(mocks.registered))
 
 
 def render_stack(stack: str) -> RenderResult:
     settings, secrets, _ = stack_file_config(stack)
     return render_config(stack, settings, secrets)
+
+
+def object_key(manifest: dict) -> tuple[str, str, str]:
+    return manifest["kind"], manifest["metadata"].get("namespace", ""), manifest["metadata"]["name"]
+
+
+def diff_manifests(before: list[dict], after: list[dict]) -> dict[str, set[tuple[str, str, str]]]:
+    """Which objects a config change adds, removes or changes: what `pulumi preview` would show."""
+    old = {object_key(item): item for item in before}
+    new = {object_key(item): item for item in after}
+    return {
+        "added": set(new) - set(old),
+        "removed": set(old) - set(new),
+        "changed": {key for key in set(old) & set(new) if old[key] != new[key]},
+    }
 
 
 def dump(manifests: list[dict]) -> str:
@@ -163,7 +190,6 @@ def main(argv: list[str] | None = None) -> int:
         kinds[manifest["kind"]] = kinds.get(manifest["kind"], 0) + 1
     print(f"{args.stack}: {len(result.manifests)} objects -> {out}")
     print("  " + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))
-    print("  outputs: " + json.dumps(result.outputs, sort_keys=True)[:300])
     return 0
 
 

@@ -1,0 +1,50 @@
+"""BlueGreenPair: two colours of one service; a config value picks the one that serves.
+
+Like Argo Rollouts: the stable Service (the service's own name) selects the active colour,
+the preview Service (``<name>-preview``) the idle one, for smoke tests before a switch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.microservice import MicroService, MicroServiceArgs
+from specs import service_objects as object_specs
+from specs import workload as workload_specs
+from specs.delivery import blue_green_plan
+
+
+@dataclass(frozen=True)
+class BlueGreenPairArgs:
+    service: MicroServiceArgs
+
+
+class BlueGreenPair(pulumi.ComponentResource):
+    def __init__(self, name: str, args: BlueGreenPairArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("micropay:delivery:BlueGreenPair", name, None, opts)
+        base = args.service
+        spec, service = base.spec, base.name
+        colours = spec.colours
+        plan = blue_green_plan(service, spec)
+        self.workload = MicroService(name, dataclasses.replace(base, plan=plan),
+                                     opts=pulumi.ResourceOptions(parent=self))
+        preview_name = f"{service}-preview"
+        k8s.core.v1.Service(
+            f"{name}-preview-service",
+            metadata={"name": preview_name, "namespace": spec.namespace,
+                      "labels": {**workload_specs.common_labels(service, spec), "role": "preview"}},
+            spec=object_specs.service({"app": service, "version": colours.idle}, spec),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.workload]),
+        )
+        self.outputs = {
+            **self.workload.outputs,
+            "activeColour": colours.active,
+            "images": {colour: f"{spec.image}:{colours.colour(colour).tag}" if colours.colour(colour).tag else None
+                       for colour in ("blue", "green")},
+            "previewServiceName": preview_name,
+        }
+        self.register_outputs(self.outputs)

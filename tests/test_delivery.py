@@ -1,0 +1,219 @@
+"""Blue-green and Istio canary delivery: each release step is one reviewed config change."""
+
+import copy
+
+import pytest
+
+from conftest import find, objects
+from platform_config.loader import ConfigError
+from platform_config.stack import stack_file_config
+from tools.render import diff_manifests, render_config
+
+SETTINGS, SECRETS, _ = stack_file_config("production")
+
+
+def render_with(services: dict, stack: str = "production"):
+    settings = copy.deepcopy(SETTINGS if stack == "production" else stack_file_config(stack)[0])
+    settings.setdefault("services", {})
+    for name, override in services.items():
+        settings["services"][name] = {**settings["services"].get(name, {}), **override}
+    return render_config(stack, settings, SECRETS)
+
+
+def pick(result, kind, name):
+    return next(item for item in result.manifests if item["kind"] == kind and item["metadata"]["name"] == name)
+
+
+GREEN_DEPLOYED = {"payment-service": {"blueGreen": {
+    "active": "blue", "blue": {"tag": "1.0.0", "replicas": 5}, "green": {"tag": "1.1.0", "replicas": 5}}}}
+GREEN_ACTIVE = {"payment-service": {"blueGreen": {
+    "active": "green", "blue": {"tag": "1.0.0", "replicas": 5}, "green": {"tag": "1.1.0", "replicas": 5}}}}
+BLUE_SCALED_DOWN = {"payment-service": {"blueGreen": {
+    "active": "green", "blue": {"tag": "1.0.0", "replicas": 0}, "green": {"tag": "1.1.0", "replicas": 5}}}}
+
+
+# --- blue-green -------------------------------------------------------------------------------
+
+def test_stable_service_selects_the_active_colour_and_preview_the_idle_one():
+    assert find("production", "Service", "payment-service")["spec"]["selector"] == {
+        "app": "payment-service", "version": "blue"}
+    assert find("production", "Service", "payment-service-preview")["spec"]["selector"] == {
+        "app": "payment-service", "version": "green"}
+    blue = find("production", "Deployment", "payment-service-blue")
+    assert blue["spec"]["template"]["metadata"]["labels"]["version"] == "blue"
+    assert blue["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.micropay.com/payment-service:1.0.0"
+
+
+def test_both_blue_green_services_use_the_pair_in_every_stack(stack):
+    if stack not in ("production", "staging", "development"):
+        pytest.skip("micropay stacks only")
+    for service in ("payment-service", "transaction-service"):
+        find(stack, "Service", f"{service}-preview")
+        find(stack, "Deployment", f"{service}-blue")
+
+
+def test_switch_changes_only_the_service_selectors():
+    before, after = render_with(GREEN_DEPLOYED), render_with(GREEN_ACTIVE)
+    diff = diff_manifests(before.manifests, after.manifests)
+    assert diff == {"added": set(), "removed": set(), "changed": {
+        ("Service", "micropay-payment", "payment-service"),
+        ("Service", "micropay-payment", "payment-service-preview")}}
+    assert pick(after, "Service", "payment-service")["spec"]["selector"]["version"] == "green"
+    assert pick(after, "Service", "payment-service-preview")["spec"]["selector"]["version"] == "blue"
+
+
+def test_each_colour_has_its_own_hpa_and_pdb_and_no_static_replicas():
+    result = render_with(GREEN_DEPLOYED)
+    for colour in ("blue", "green"):
+        deployment = pick(result, "Deployment", f"payment-service-{colour}")
+        assert "replicas" not in deployment["spec"]
+        hpa = pick(result, "HorizontalPodAutoscaler", f"payment-service-{colour}-hpa")
+        assert hpa["spec"]["scaleTargetRef"]["name"] == f"payment-service-{colour}"
+        assert hpa["spec"]["minReplicas"] == 5
+        pdb = pick(result, "PodDisruptionBudget", f"payment-service-{colour}-pdb")
+        assert pdb["spec"]["selector"]["matchLabels"] == {"app": "payment-service", "version": colour}
+
+
+def test_idle_colour_scales_down_by_config():
+    result = render_with(BLUE_SCALED_DOWN)
+    assert pick(result, "Deployment", "payment-service-blue")["spec"]["replicas"] == 0
+    names = {item["metadata"]["name"] for item in result.manifests}
+    assert "payment-service-blue-hpa" not in names and "payment-service-blue-pdb" not in names
+    assert "payment-service-green-hpa" in names
+    diff = diff_manifests(render_with(GREEN_ACTIVE).manifests, result.manifests)
+    assert diff["changed"] == {("Deployment", "micropay-payment", "payment-service-blue")}
+    assert diff["removed"] == {("HorizontalPodAutoscaler", "micropay-payment", "payment-service-blue-hpa"),
+                               ("PodDisruptionBudget", "micropay-payment", "payment-service-blue-pdb")}
+
+
+@pytest.mark.parametrize("blue_green,words", [
+    ({"active": "green", "blue": {"tag": "1.0.0"}}, "active colour 'green' has no image tag"),
+    ({"active": "green", "blue": {"tag": "1.0.0"}, "green": {"tag": "1.1.0", "replicas": 0}},
+     "scaled to 0 replicas"),
+    ({"active": "purple", "blue": {"tag": "1.0.0"}}, "'blue' or 'green'"),
+])
+def test_refuses_a_colour_that_cannot_serve(blue_green, words):
+    with pytest.raises(ConfigError) as caught:
+        render_with({"payment-service": {"blueGreen": blue_green}})
+    assert words in str(caught.value)
+    assert "services.payment-service" in str(caught.value)
+
+
+def test_blue_green_exports():
+    outputs = render_with(GREEN_ACTIVE).outputs["services"]["payment-service"]
+    assert outputs["activeColour"] == "green"
+    assert outputs["images"] == {"blue": "registry.micropay.com/payment-service:1.0.0",
+                                 "green": "registry.micropay.com/payment-service:1.1.0"}
+    assert (outputs["serviceName"], outputs["previewServiceName"]) == ("payment-service", "payment-service-preview")
+
+
+# --- canary -----------------------------------------------------------------------------------
+
+def canary(weight, tag="1.1.0", **extra):
+    return {"api-gateway": {"canary": {"tag": tag, "weight": weight, **extra}}}
+
+
+def routes(result, name="api-gateway"):
+    return pick(result, "VirtualService", name)["spec"]["http"]
+
+
+def test_header_route_comes_first_and_weights_sum_to_100():
+    for weight in (0, 10, 50, 100):
+        http = routes(render_with(canary(weight)))
+        assert http[0]["match"] == [{"headers": {"canary": {"exact": "true"}}}]
+        assert http[0]["route"][0]["destination"]["subset"] == "canary"
+        split = {route["destination"]["subset"]: route["weight"] for route in http[1]["route"]}
+        assert split == {"stable": 100 - weight, "canary": weight}
+
+
+def test_seed_canary_is_ten_percent_on_one_pod():
+    result = render_with(canary(10))
+    canary_deployment = pick(result, "Deployment", "api-gateway-canary")
+    assert canary_deployment["spec"]["replicas"] == 1
+    assert canary_deployment["spec"]["template"]["metadata"]["labels"]["version"] == "canary"
+    assert canary_deployment["spec"]["template"]["spec"]["containers"][0]["image"].endswith("api-gateway:1.1.0")
+    stable = pick(result, "Deployment", "api-gateway")
+    assert stable["spec"]["template"]["metadata"]["labels"]["version"] == "stable"
+    assert "replicas" not in stable["spec"]
+    assert pick(result, "Service", "api-gateway")["spec"]["selector"] == {"app": "api-gateway"}
+
+
+@pytest.mark.parametrize("weight,replicas", [(10, 1), (50, 2), (100, 3)])
+def test_canary_replicas_follow_the_weight(weight, replicas):
+    assert pick(render_with(canary(weight)), "Deployment", "api-gateway-canary")["spec"]["replicas"] == replicas
+
+
+def test_every_subset_matches_exactly_one_deployment():
+    result = render_with(canary(50))
+    rule = pick(result, "DestinationRule", "api-gateway")
+    assert rule["apiVersion"] == "networking.istio.io/v1"
+    gateways = [item for item in result.manifests if item["kind"] == "Deployment"
+                and item["metadata"]["namespace"] == "micropay-core"
+                and item["spec"]["template"]["metadata"]["labels"]["app"] == "api-gateway"]
+    for subset in rule["spec"]["subsets"]:
+        matching = [deployment for deployment in gateways if all(
+            deployment["spec"]["template"]["metadata"]["labels"].get(key) == value
+            for key, value in subset["labels"].items())]
+        assert len(matching) == 1, subset
+    policy = rule["spec"]["trafficPolicy"]
+    assert policy["outlierDetection"]["consecutive5xxErrors"] == 5
+    assert policy["connectionPool"]["http"]["http1MaxPendingRequests"] == 100
+
+
+def test_weight_step_changes_only_the_split_and_canary_replicas():
+    diff = diff_manifests(render_with(canary(10)).manifests, render_with(canary(50)).manifests)
+    assert diff == {"added": set(), "removed": set(), "changed": {
+        ("VirtualService", "micropay-core", "api-gateway"),
+        ("Deployment", "micropay-core", "api-gateway-canary")}}
+
+
+def test_promotion_makes_the_canary_stable_and_removes_it():
+    promoted = render_with({"api-gateway": {"tag": "1.1.0", "canary": {"weight": 0}}})
+    names = {item["metadata"]["name"] for item in promoted.manifests if item["metadata"].get("namespace") == "micropay-core"}
+    assert "api-gateway-canary" not in names
+    assert pick(promoted, "Deployment", "api-gateway")["spec"]["template"]["spec"]["containers"][0]["image"] \
+        .endswith("api-gateway:1.1.0")
+    assert [subset["name"] for subset in pick(promoted, "DestinationRule", "api-gateway")["spec"]["subsets"]] == ["stable"]
+    assert routes(promoted) == [{"name": "weighted", "route": [{"destination": {
+        "host": "api-gateway.micropay-core.svc.cluster.local", "subset": "stable", "port": {"number": 8080}},
+        "weight": 100}]}]
+    assert promoted.outputs["services"]["api-gateway"]["canaryWeight"] == 0
+
+
+@pytest.mark.parametrize("override,words", [
+    (canary(130), "less than or equal to 100"),
+    (canary(-5), "greater than or equal to 0"),
+    ({"api-gateway": {"canary": {"weight": 10}}}, "without an image"),
+    (canary(10, header="canary version"), "not a valid HTTP header name"),
+    (canary(10, annotations={"deployment.kubernetes.io/revision": "week3"}), "Deployment controller"),
+])
+def test_invalid_canary_configs_are_rejected(override, words):
+    with pytest.raises(ConfigError) as caught:
+        render_with(override)
+    assert words in str(caught.value)
+    assert "services.api-gateway.canary" in str(caught.value)
+
+
+def test_rollback_annotations_and_session_affinity():
+    result = render_with({"api-gateway": {
+        "annotations": {"kubernetes.io/change-cause": "1.0.0 stable", "rollback.target": "1.0.0"},
+        "sessionAffinityTimeoutSeconds": 10800,
+        "canary": {"tag": "1.1.0", "weight": 60, "annotations": {"kubernetes.io/change-cause": "1.1.0 canary 60%",
+                                                                 "rollback.target": "stable"},
+                   "trafficPolicy": {"consistentHash": "sourceIp"}}}})
+    assert pick(result, "Deployment", "api-gateway-canary")["metadata"]["annotations"] == {
+        "kubernetes.io/change-cause": "1.1.0 canary 60%", "rollback.target": "stable"}
+    assert pick(result, "Deployment", "api-gateway")["metadata"]["annotations"]["rollback.target"] == "1.0.0"
+    service = pick(result, "Service", "api-gateway")["spec"]
+    assert service["sessionAffinity"] == "ClientIP"
+    assert service["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": 10800}}
+    assert pick(result, "DestinationRule", "api-gateway")["spec"]["trafficPolicy"]["loadBalancer"] == {
+        "consistentHash": {"useSourceIp": True}}
+
+
+def test_canary_services_in_every_micropay_stack(stack):
+    if stack not in ("production", "staging", "development"):
+        pytest.skip("micropay stacks only")
+    for service in ("api-gateway", "balance-service"):
+        find(stack, "VirtualService", service)
+        find(stack, "DestinationRule", service)
