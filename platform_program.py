@@ -14,11 +14,14 @@ import pulumi_kubernetes as k8s
 
 from components.blue_green_pair import BlueGreenPair, BlueGreenPairArgs
 from components.canary_istio import CanaryIstio, CanaryIstioArgs
+from components.cluster_baseline import ClusterBaseline, ClusterBaselineArgs
 from components.microservice import MicroService, MicroServiceArgs
+from components.observability_bundle import ObservabilityBundle, ObservabilityBundleArgs
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError, check_provided_secrets,
                                     load_platform_config, provided_secret_keys)
 from platform_config.models import PlatformConfig
+from specs import mesh as mesh_specs
 from specs import traffic
 
 
@@ -55,9 +58,17 @@ def deploy(config: PlatformConfig, secrets: dict[str, str],
     namespaces = {
         name: TenantNamespace(name, TenantNamespaceArgs(
             name=name, spec=spec, dns_namespace=platform.dns_namespace,
-            protect=platform.protect_state and spec.holds_state), opts=opts)
+            protect=platform.protect_state and spec.holds_state,
+            mesh_labels=mesh_specs.namespace_labels(platform.mesh),
+            mesh_annotations=mesh_specs.namespace_annotations(platform.mesh),
+            mtls_mode=platform.mesh.mtls if platform.mesh.provider == "istio" else None), opts=opts)
         for name, spec in config.namespaces.items()
     }
+    baseline = ClusterBaseline("cluster", ClusterBaselineArgs(
+        storage_classes=platform.storage_classes, create_storage_classes=platform.create_storage_classes,
+        backups=platform.backups,
+        stateful_namespaces=[name for name, spec in config.namespaces.items() if spec.holds_state],
+    ), opts=opts)
     provided = {key: pulumi.Output.secret(secrets[key]) for key in provided_secret_keys(config)}
     outputs: dict[str, dict] = {}
     for name, spec in config.services.items():
@@ -75,8 +86,13 @@ def deploy(config: PlatformConfig, secrets: dict[str, str],
         else:
             component = MicroService(name, service_args, opts=service_opts)
         outputs[name] = component.outputs
+        # Observability (ServiceMonitor, PrometheusRule, dashboard) once the service exists.
+        ObservabilityBundle(name, ObservabilityBundleArgs(name=name, spec=spec, settings=platform.observability),
+                            opts=pulumi.ResourceOptions.merge(service_opts,
+                                                              pulumi.ResourceOptions(depends_on=[component])))
     return {
         "environment": platform.environment,
+        "cluster": baseline.outputs,
         "namespaces": sorted(namespaces),
         "services": outputs,
     }

@@ -8,6 +8,7 @@ NetworkPolicy, claims and an optional Ingress. Delivery strategies reuse it by p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,11 +18,14 @@ import pulumi_random as random
 
 from platform_config.loader import default_config_key
 from platform_config.models import PlatformSettings, ServiceSpec
+from specs import mesh as mesh_specs
 from specs import network as network_specs
 from specs import scaling as scaling_specs
+from specs import secrets as secret_specs
 from specs import service_objects as object_specs
 from specs import workload as workload_specs
 from specs.delivery import DeliveryPlan, TrackPlan, rolling_plan
+from specs.observability import tracing_env
 from specs.traffic import Rule, service_account_name
 
 
@@ -49,13 +53,15 @@ class MicroService(pulumi.ComponentResource):
         config_map = self._config_map()
         secret_refs = self._secrets()
         self._claims()
-        env = workload_specs.env_list(spec.env, secret_refs)
+        self._secret_refs = secret_refs
+        env = self._env(spec.tag)
         pod = workload_specs.PodInputs(
             service_account=service_account_name(service),
             config_map=config_map,
             config_checksum=workload_specs.checksum(
                 object_specs.config_map_data(spec), [secret.model_dump() for secret in spec.secrets]),
             env=env,
+            extra_annotations=mesh_specs.pod_annotations(args.platform.mesh),
         )
         plan = args.plan or rolling_plan(service, spec)
         self.deployments = {track.track.deployment_name: self._track(track, pod) for track in plan.tracks}
@@ -64,6 +70,7 @@ class MicroService(pulumi.ComponentResource):
         self._k8s(k8s.networking.v1.NetworkPolicy, "network-policy", service,
                   spec=network_specs.service_policy({"app": service}, args.ingress_rules, args.egress_rules,
                                                     args.platform.dns_namespace))
+        self._mesh_policies()
         if spec.ingress:
             self._k8s(k8s.networking.v1.Ingress, "ingress", f"{service}-ingress",
                       annotations=object_specs.ingress_annotations(spec.ingress, args.platform.cluster_issuer),
@@ -78,6 +85,33 @@ class MicroService(pulumi.ComponentResource):
             "image": f"{spec.image}:{spec.tag}",
         }
         self.register_outputs(self.outputs)
+
+    def _mesh_policies(self) -> None:
+        args = self._args
+        mesh = args.platform.mesh
+        if mesh.provider != "istio":
+            return
+        jwt = mesh.jwt if mesh.jwt and args.name in mesh.jwt.services else None
+        self._custom("security.istio.io/v1", "AuthorizationPolicy", "authorization-policy", args.name,
+                     mesh_specs.authorization_policy(args.name, args.ingress_rules, jwt is not None))
+        if jwt:
+            self._custom("security.istio.io/v1", "RequestAuthentication", "request-authentication", args.name,
+                         mesh_specs.request_authentication(args.name, jwt))
+
+    def _custom(self, api_version: str, kind: str, suffix: str, object_name: str, spec: dict,
+                opts: pulumi.ResourceOptions | None = None):
+        options = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts)
+        return k8s.apiextensions.CustomResource(f"{self._prefix}-{suffix}", api_version=api_version, kind=kind,
+                                                metadata=self._metadata(object_name), spec=spec, opts=options)
+
+    def _env(self, tag: str) -> list[dict]:
+        """The service's env over the platform's OTEL_* env (the service's own values win)."""
+        spec, platform = self._args.spec, self._args.platform
+        plain = dict(spec.env)
+        if platform.observability.tracing and spec.observability.tracing:
+            otel = tracing_env(self._args.name, tag, platform.environment, platform.observability.tracing)
+            plain = {**{key: value for key, value in otel.items() if key not in self._secret_refs}, **spec.env}
+        return workload_specs.env_list(plain, self._secret_refs)
 
     def _metadata(self, object_name: str, annotations: dict[str, str] | None = None) -> dict:
         metadata = {"name": object_name, "namespace": self.namespace,
@@ -123,16 +157,26 @@ class MicroService(pulumi.ComponentResource):
         return pulumi.Output.secret(key.value)
 
     def _secrets(self) -> dict[str, tuple[str, str]]:
-        """Create the Secrets and return env var -> (secret, key) references."""
+        """Create the Secrets (or ExternalSecrets) and return env var -> (secret, key) references."""
         refs: dict[str, tuple[str, str]] = {}
+        platform = self._args.platform
         for secret in self._args.spec.secrets:
             secret_name = secret.secret_name(self._args.name)
-            values = {
-                key_name: self._secret_value(secret_name, key_name, key,
-                                             secret.source_of(key, self._args.platform.secret_source))
-                for key_name, key in secret.keys.items()
-            }
-            self._k8s(k8s.core.v1.Secret, f"secret-{secret_name}", secret_name, type="Opaque", string_data=values)
+            sources = {key_name: secret.source_of(key, platform.secret_source)
+                       for key_name, key in secret.keys.items()}
+            if "external" in sources.values():
+                static = {key_name: key.value for key_name, key in secret.keys.items()
+                          if sources[key_name] == "static"}
+                remote = secret_specs.remote_key(secret, platform.environment, self._args.name)
+                self._custom("external-secrets.io/v1", "ExternalSecret", f"external-secret-{secret_name}",
+                             secret_name, secret_specs.external_secret(
+                                 secret_name, secret, remote, platform.secret_store,
+                                 platform.secret_refresh_interval, static))
+            else:
+                values = {key_name: self._secret_value(secret_name, key_name, key, sources[key_name])
+                          for key_name, key in secret.keys.items()}
+                self._k8s(k8s.core.v1.Secret, f"secret-{secret_name}", secret_name, type="Opaque",
+                          string_data=values)
             refs.update({key.env: (secret_name, key_name) for key_name, key in secret.keys.items() if key.env})
         return refs
 
@@ -145,6 +189,8 @@ class MicroService(pulumi.ComponentResource):
 
     def _track(self, plan: TrackPlan, pod: workload_specs.PodInputs):
         args, track = self._args, plan.track
+        if track.tag != args.spec.tag:  # a colour or canary on another release reports its own version
+            pod = dataclasses.replace(pod, env=self._env(track.tag))
         body = workload_specs.deployment(args.name, args.spec, track, args.platform, pod)
         deployment_name = track.deployment_name
         deployment = k8s.apps.v1.Deployment(
@@ -171,11 +217,8 @@ class MicroService(pulumi.ComponentResource):
             vpa_plan = scaling_specs.plan_vertical_autoscaler(args.name, args.spec.autoscaling, vertical)
             if vpa_plan.warning:
                 pulumi.log.warn(vpa_plan.warning, resource=self)
-            k8s.apiextensions.CustomResource(
-                f"{self._prefix}-vpa-{track.version or 'main'}",
-                api_version="autoscaling.k8s.io/v1", kind="VerticalPodAutoscaler",
-                metadata=self._metadata(f"{deployment_name}-vpa"),
-                spec=scaling_specs.vertical_autoscaler(deployment_name, args.name, vertical, vpa_plan),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
-            )
+            self._custom("autoscaling.k8s.io/v1", "VerticalPodAutoscaler", f"vpa-{track.version or 'main'}",
+                         f"{deployment_name}-vpa",
+                         scaling_specs.vertical_autoscaler(deployment_name, args.name, vertical, vpa_plan),
+                         opts=depends)
         return deployment

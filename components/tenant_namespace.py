@@ -1,7 +1,8 @@
 """TenantNamespace: a namespace that is safe to hand to a team.
 
 Pod Security Admission at ``restricted``, a ResourceQuota and container defaults, and a
-default-deny NetworkPolicy with DNS allowed, so every workload must state its traffic.
+default-deny NetworkPolicy with DNS allowed, so every workload must state its traffic. With
+a mesh: sidecar injection and, for Istio, the namespace's mTLS mode (PeerAuthentication).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from platform_config.models import NamespaceSpec
+from specs import mesh as mesh_specs
 from specs import namespace as namespace_specs
 from specs import network as network_specs
 
@@ -23,6 +25,8 @@ class TenantNamespaceArgs:
     dns_namespace: str = "kube-system"
     protect: bool = False
     mesh_labels: dict[str, str] = field(default_factory=dict)
+    mesh_annotations: dict[str, str] = field(default_factory=dict)
+    mtls_mode: str | None = None
 
 
 class TenantNamespace(pulumi.ComponentResource):
@@ -31,9 +35,12 @@ class TenantNamespace(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         namespace = args.name
 
+        namespace_metadata = {"name": namespace, "labels": namespace_specs.namespace_labels(namespace, args.mesh_labels)}
+        if args.mesh_annotations:
+            namespace_metadata["annotations"] = dict(args.mesh_annotations)
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={"name": namespace, "labels": namespace_specs.namespace_labels(namespace, args.mesh_labels)},
+            metadata=namespace_metadata,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace]))
@@ -49,6 +56,11 @@ class TenantNamespace(pulumi.ComponentResource):
                                         spec=network_specs.default_deny(), opts=in_namespace)
         k8s.networking.v1.NetworkPolicy(f"{name}-allow-dns", metadata=metadata("allow-dns-egress"),
                                         spec=network_specs.allow_dns(args.dns_namespace), opts=in_namespace)
+
+        if args.mtls_mode:
+            k8s.apiextensions.CustomResource(
+                f"{name}-peer-authentication", api_version="security.istio.io/v1", kind="PeerAuthentication",
+                metadata=metadata("default"), spec=mesh_specs.peer_authentication(args.mtls_mode), opts=in_namespace)
 
         self.outputs = {"namespace": namespace}
         self.register_outputs(self.outputs)

@@ -248,6 +248,34 @@ def reference_problems(config: PlatformConfig) -> list[tuple[str, str]]:
             if dependency not in config.services and dependency not in config.endpoints:
                 problems.append((f"services.{name}.dependencies", f"'{dependency}' is neither a service nor an "
                                  "endpoint; " + _suggest(dependency, [*config.services, *config.endpoints])))
+        if service.delivery == "canary" and config.platform.mesh.provider != "istio":
+            problems.append((f"services.{name}.delivery", "canary delivery splits traffic with Istio, but "
+                             f"platform.mesh.provider is '{config.platform.mesh.provider}': set it to istio, "
+                             "or use delivery: rolling or blueGreen"))
+        for index, secret in enumerate(service.secrets):
+            sources = {secret.source_of(key, config.platform.secret_source) for key in secret.keys.values()}
+            if "external" in sources and sources & {"generated", "provided"}:
+                problems.append((f"services.{name}.secrets.{index}", "a Secret is either fetched by the External "
+                                 "Secrets Operator or created by Pulumi: do not mix external keys with generated "
+                                 "or provided ones; split it into two secrets"))
+        if config.platform.storage_classes:
+            for claim_name, claim in service.claims.items():
+                if claim.storage_class not in config.platform.storage_classes:
+                    problems.append((f"services.{name}.claims.{claim_name}.storageClass",
+                                     f"'{claim.storage_class}' is not under platform.storageClasses; "
+                                     + _suggest(claim.storage_class, config.platform.storage_classes)))
+    jwt = config.platform.mesh.jwt
+    if jwt:
+        if config.platform.mesh.provider != "istio":
+            problems.append(("platform.mesh.jwt", "JWT validation is done by Istio: set platform.mesh.provider: istio"))
+        for service_name in jwt.services:
+            if service_name not in config.services:
+                problems.append(("platform.mesh.jwt.services", f"'{service_name}' is not a service; "
+                                 + _suggest(service_name, config.services)))
+    tracing = config.platform.observability.tracing
+    if tracing and tracing.collector and tracing.collector not in config.endpoints:
+        problems.append(("platform.observability.tracing.collector", f"'{tracing.collector}' is not an endpoint; "
+                         + _suggest(tracing.collector, config.endpoints)))
     return problems
 
 

@@ -311,10 +311,56 @@ class ServiceMonitorSpec(Model):
     relabelings: list[dict] = []
 
 
+class MetricNames(Model):
+    """PromQL metric names (or selectors) the service exposes; alerts and dashboards use them.
+
+    Defaults are Micrometer's (Spring Boot); a Node.js service names its own (seed 004).
+    """
+
+    requests_total: str = "http_server_requests_seconds_count"
+    request_duration_bucket: str = "http_server_requests_seconds_bucket"
+    status_label: str = "status"
+    database_errors: str = "hikaricp_connections_timeout_total"
+    redis_errors: str = "redis_connection_errors_total"
+    cache_hits: str = 'cache_gets_total{result="hit"}'
+    cache_misses: str = 'cache_gets_total{result="miss"}'
+    batch_failures: str = 'spring_batch_job_seconds_count{status="FAILED"}'
+
+
+class AlertThresholds(Model):
+    cpu_ratio: float = Field(default=0.80, gt=0, le=1)
+    memory_ratio: float = Field(default=0.85, gt=0, le=1)
+    restarts_per_minute: float = Field(default=0.1, gt=0)
+    p95_latency_seconds: float = Field(default=1.0, gt=0)
+    error_ratio: float = Field(default=0.05, gt=0, le=1)
+    cache_hit_ratio: float = Field(default=0.70, gt=0, le=1)
+    batch_failures_per_minute: float = Field(default=0.1, gt=0)
+
+
+class CustomAlert(Model):
+    alert: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    expr: str = Field(min_length=1)
+    for_: str = Field(default="5m", alias="for")
+    severity: Literal["critical", "warning", "info"] = "warning"
+    summary: str
+    description: str
+    runbook: str | None = None
+
+
+class Alerts(Model):
+    enabled: bool = True
+    thresholds: AlertThresholds = AlertThresholds()
+    extra: list[CustomAlert] = []
+
+
 class Observability(Model):
     metrics_path: str = "/metrics"
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     service_monitor: ServiceMonitorSpec = ServiceMonitorSpec()
+    metrics: MetricNames = MetricNames()
+    alerts: Alerts = Alerts()
+    dashboard: bool = True
+    tracing: bool = True
 
 
 CONTROLLER_OWNED_ANNOTATIONS = ("deployment.kubernetes.io/revision",)
@@ -596,11 +642,64 @@ class Topology(Model):
     when_unsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = "ScheduleAnyway"
 
 
+class Jwt(Model):
+    """RequestAuthentication for the services that take traffic from outside (seed 002)."""
+
+    issuer: str
+    jwks_uri: str
+    audiences: list[str] = []
+    services: list[str] = Field(min_length=1)
+
+
+class Mesh(Model):
+    provider: Literal["istio", "linkerd", "none"] = "none"
+    mtls: Literal["STRICT", "PERMISSIVE"] = "PERMISSIVE"
+    jwt: Jwt | None = None
+
+
+class Tracing(Model):
+    """OpenTelemetry export settings handed to every pod as OTEL_* env."""
+
+    endpoint: str
+    protocol: Literal["grpc", "http/protobuf"] = "grpc"
+    sampler_ratio: float = Field(default=0.1, ge=0, le=1)
+    collector: str | None = None
+
+
+class ObservabilitySettings(Model):
+    service_monitors: bool = True
+    alerts: bool = True
+    dashboards: bool = True
+    runbook_base_url: str = "https://runbooks.micropay.com/alerts"
+    monitor_labels: dict[str, str] = {"release": "kube-prometheus-stack"}
+    tracing: Tracing | None = None
+
+
+class StorageClassSpec(Model):
+    provisioner: str
+    parameters: dict[str, str] = {}
+    reclaim_policy: Literal["Retain", "Delete"] = "Retain"
+    volume_binding_mode: Literal["WaitForFirstConsumer", "Immediate"] = "WaitForFirstConsumer"
+    allow_volume_expansion: bool = True
+
+
+class Backups(Model):
+    """A Velero Schedule of the namespaces that hold state (seed 001: daily at 02:00 UTC, 30 days)."""
+
+    enabled: bool = False
+    schedule: str = "0 2 * * *"
+    ttl: str = "720h0m0s"
+    namespace: str = "velero"
+    storage_location: str = "default"
+    snapshot_volumes: bool = True
+
+
 class PlatformSettings(Model):
     environment: Literal["production", "staging", "development"]
     topology: Topology = Topology()
-    secret_source: Literal["generated", "provided", "external"] = "generated"
+    secret_source: SecretSource = "generated"
     secret_store: str = "micropay-secret-store"
+    secret_refresh_interval: str = "1h"
     protect_state: bool = False
     scrape_from: Peer | None = Peer(namespace="monitoring",
                                     pod_labels={"app.kubernetes.io/name": "prometheus"})
@@ -609,6 +708,11 @@ class PlatformSettings(Model):
     ingress_class: str = "nginx"
     cluster_issuer: str | None = None
     dns_namespace: str = "kube-system"
+    mesh: Mesh = Mesh()
+    observability: ObservabilitySettings = ObservabilitySettings()
+    storage_classes: dict[str, StorageClassSpec] = {}
+    create_storage_classes: bool = False
+    backups: Backups = Backups()
 
 
 class PlatformConfig(Model):

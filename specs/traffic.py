@@ -64,14 +64,25 @@ def callers(config: PlatformConfig, name: str) -> list[Party]:
     return parties
 
 
+# Control planes the sidecars must reach: (namespace, pod labels, ports).
+MESH_CONTROL_PLANES = {
+    "istio": ("istio-system", (("app", "istiod"),), (15012,)),
+    "linkerd": ("linkerd", (("linkerd.io/control-plane-ns", "linkerd"),), (8080, 8086, 8090)),
+}
+# Istio merges the app's metrics into the sidecar agent's port, where Prometheus scrapes.
+ISTIO_MERGED_METRICS_PORT = 15020
+
+
 def ingress_rules(config: PlatformConfig, name: str) -> list[Rule]:
     service = config.services[name]
     rules = [Rule(party, (service.port,)) for party in callers(config, name)]
     scraper = config.platform.scrape_from
     if scraper is not None:
-        metrics_port = service.observability.metrics_port or service.port
+        ports = [service.observability.metrics_port or service.port]
+        if config.platform.mesh.provider == "istio":
+            ports.append(ISTIO_MERGED_METRICS_PORT)
         rules.append(Rule(Party("prometheus", scraper.namespace, tuple(sorted(scraper.pod_labels.items()))),
-                          (metrics_port,)))
+                          tuple(dict.fromkeys(ports))))
     return rules
 
 
@@ -85,4 +96,13 @@ def egress_rules(config: PlatformConfig, name: str) -> list[Rule]:
             party = Party(dependency, endpoint.namespace, tuple(sorted(endpoint.pod_labels.items())),
                           cidr=endpoint.cidr)
             rules.append(Rule(party, (endpoint.port,), endpoint.protocol))
+    tracing = config.platform.observability.tracing
+    if tracing and tracing.collector and config.services[name].observability.tracing:
+        collector = config.endpoints[tracing.collector]
+        rules.append(Rule(Party(tracing.collector, collector.namespace, tuple(sorted(collector.pod_labels.items())),
+                                cidr=collector.cidr), (collector.port,), collector.protocol))
+    control_plane = MESH_CONTROL_PLANES.get(config.platform.mesh.provider)
+    if control_plane:
+        namespace, labels, ports = control_plane
+        rules.append(Rule(Party(f"{config.platform.mesh.provider}-control-plane", namespace, labels), ports))
     return rules

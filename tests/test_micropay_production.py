@@ -126,7 +126,8 @@ def test_payment_config_secret_and_claim():
     config = find(STACK, "ConfigMap", "payment-service-config", "micropay-payment")
     assert "bootstrap-servers: kafka.micropay-infra.svc.cluster.local:9092" in config["data"]["application.yml"]
     assert "port: 8083" in config["data"]["application.yml"]
-    secret = find(STACK, "Secret", "payment-service-secrets", "micropay-payment")
+    # Production fetches the credentials with the External Secrets Operator (test_platform_services).
+    secret = find("staging", "Secret", "payment-service-secrets", "micropay-payment")
     assert set(secret["stringData"]) == {"db-username", "db-password", "kafka-username", "kafka-password"}
     claim = find(STACK, "PersistentVolumeClaim", "payment-db-pvc", "micropay-payment")
     assert claim["spec"] == {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast-ssd",

@@ -101,6 +101,19 @@ def sort_key(manifest: dict) -> tuple:
     return rank, kind, metadata.get("namespace", ""), metadata["name"]
 
 
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Also keeps the resource options the engine would enforce (protect, retainOnDelete)."""
+
+    def __init__(self, mocks):
+        super().__init__(mocks)
+        self.options: dict[str, dict[str, bool]] = {}
+
+    def RegisterResource(self, request):
+        self.options[request.name] = {"protect": bool(request.protect),
+                                      "retainOnDelete": bool(getattr(request, "retainOnDelete", False))}
+        return super().RegisterResource(request)
+
+
 class WarningCollector(logging.Handler):
     """Keeps the program's warnings (pulumi.log.warn) so the CLI and tests can show them."""
 
@@ -118,6 +131,8 @@ class RenderResult:
     outputs: dict
     warnings: list[str]
     resource_count: int
+    registrations: list[tuple[str, str, dict]]
+    options: dict[str, dict[str, bool]]
 
 
 def render_config(stack: str, settings: dict, secrets: dict[str, str]) -> RenderResult:
@@ -131,7 +146,8 @@ def render_config(stack: str, settings: dict, secrets: dict[str, str]) -> Render
     logger = logging.getLogger(f"micropay.render.{stack}")
     logger.propagate = False
     logger.handlers = [warnings]
-    pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=logger)
+    monitor = RecordingMonitor(mocks)
+    pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=monitor)
     config = load(stack, settings, secrets)
     try:
         exported = pulumi.Output.from_input(deploy(config, secrets))
@@ -143,7 +159,8 @@ def render_config(stack: str, settings: dict, secrets: dict[str, str]) -> Render
     manifests = [manifest for typ, _, inputs in mocks.registered
                  if (manifest := to_manifest(typ, inputs)) is not None]
     manifests.sort(key=sort_key)
-    return RenderResult(manifests, outputs, warnings.messages, len(mocks.registered))
+    return RenderResult(manifests, outputs, warnings.messages, len(mocks.registered), mocks.registered,
+                        monitor.options)
 
 
 def render_stack(stack: str) -> RenderResult:

@@ -1,0 +1,53 @@
+"""ClusterBaseline: the cluster-wide pieces a stack owns besides its namespaces.
+
+Storage classes (only when the stack owns the cluster; otherwise they are references that
+claims are checked against) and the Velero backup schedule of the namespaces holding state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from platform_config.models import Backups, StorageClassSpec
+from specs import cluster as cluster_specs
+
+MANAGED = {"app.kubernetes.io/managed-by": "pulumi"}
+
+
+@dataclass(frozen=True)
+class ClusterBaselineArgs:
+    storage_classes: dict[str, StorageClassSpec]
+    create_storage_classes: bool
+    backups: Backups
+    stateful_namespaces: list[str]
+    schedule_name: str = "micropay-daily-backup"
+
+
+class ClusterBaseline(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ClusterBaselineArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("micropay:cluster:ClusterBaseline", name, None, opts)
+        created = []
+        if args.create_storage_classes:
+            for class_name, spec in sorted(args.storage_classes.items()):
+                fields = cluster_specs.storage_class(spec)
+                k8s.storage.v1.StorageClass(
+                    f"{name}-storage-class-{class_name}", metadata={"name": class_name, "labels": MANAGED},
+                    provisioner=fields["provisioner"], parameters=fields.get("parameters"),
+                    reclaim_policy=fields["reclaimPolicy"], volume_binding_mode=fields["volumeBindingMode"],
+                    allow_volume_expansion=fields["allowVolumeExpansion"], opts=pulumi.ResourceOptions(parent=self))
+                created.append(class_name)
+        schedule = None
+        if args.backups.enabled and args.stateful_namespaces:
+            k8s.apiextensions.CustomResource(
+                f"{name}-backup-schedule", api_version="velero.io/v1", kind="Schedule",
+                metadata={"name": args.schedule_name, "namespace": args.backups.namespace, "labels": MANAGED},
+                spec=cluster_specs.backup_schedule(args.backups, args.stateful_namespaces),
+                opts=pulumi.ResourceOptions(parent=self))
+            schedule = args.schedule_name
+        self.outputs = {"storageClasses": created, "backupSchedule": schedule,
+                        "backedUpNamespaces": sorted(args.stateful_namespaces) if schedule else []}
+        self.register_outputs(self.outputs)
+
