@@ -1,0 +1,407 @@
+"""Pure builders for a service's observability: ServiceMonitor, alert rules, dashboard, OTEL env.
+
+Like the other spec modules, every function returns plain dicts in the API's own (camelCase)
+form. Metric names come from ``service.observability.metrics`` and may already carry a label
+selector (``cache_gets_total{result="hit"}``); ``merge_matchers`` adds the namespace/service
+scoping to them so one expression works for Spring Boot and Node.js services alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+
+from platform_config.models import CustomAlert, ServiceSpec, Tracing
+
+from .workload import common_labels
+
+API_VERSION = "monitoring.coreos.com/v1"
+METRICS_PORT_NAME = "metrics"
+HTTP_PORT_NAME = "http"
+GRAFANA_DASHBOARD_LABEL = {"grafana_dashboard": "1"}
+GRAFANA_SCHEMA_VERSION = 39
+GRAFANA_UID_MAX = 40
+
+# --- PromQL selectors -------------------------------------------------------------------------
+
+_METRIC = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?:\{(.*)\})?\s*$", re.DOTALL)
+_MATCHER = re.compile(
+    r"""\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*(,|$)""",
+    re.DOTALL)
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+MATCH_OPERATORS = ("=", "!=", "=~", "!~")
+
+Matcher = tuple[str, str, str]
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _parse_matchers(body: str, selector: str) -> list[tuple[str, str, str]]:
+    """``a="1", b=~'x.*'`` -> [(name, operator, raw quoted value)]; raises on anything else."""
+    matchers, position, body = [], 0, body.strip()
+    while position < len(body):
+        found = _MATCHER.match(body, position)
+        if not found:
+            raise ValueError(f"cannot read the label matchers of PromQL selector {selector!r}")
+        name, operator, raw, separator = found.groups()
+        matchers.append((name, operator, raw))
+        position = found.end()
+        if separator == "" and position < len(body):
+            raise ValueError(f"cannot read the label matchers of PromQL selector {selector!r}")
+    return matchers
+
+
+def _extra(matchers: Mapping[str, str] | Iterable[Matcher]) -> list[Matcher]:
+    items = [(name, "=", value) for name, value in matchers.items()] if isinstance(matchers, Mapping) \
+        else [tuple(matcher) for matcher in matchers]
+    for name, operator, _ in items:
+        if not _LABEL_NAME.match(name):
+            raise ValueError(f"'{name}' is not a valid Prometheus label name")
+        if operator not in MATCH_OPERATORS:
+            raise ValueError(f"'{operator}' is not a PromQL label match operator")
+    return items
+
+
+def _unquote(raw: str) -> str:
+    if raw.startswith("`"):
+        return raw[1:-1]
+    return re.sub(r"\\(.)", lambda escaped: {"n": "\n", "t": "\t"}.get(escaped.group(1), escaped.group(1)),
+                  raw[1:-1])
+
+
+def merge_matchers(selector: str, matchers: Mapping[str, str] | Iterable[Matcher] = ()) -> str:
+    """Add label matchers to a metric name or selector: ``m{a="1"}`` + {b: 2} -> ``m{a="1",b="2"}``.
+
+    A mapping means equality matchers; ``(label, operator, value)`` tuples allow ``=~`` and
+    friends. Matchers are ANDed, as in PromQL: the selector's own ones stay, an exact repeat
+    is dropped, and two different equality matchers on one label (which could never match)
+    raise ValueError. The result has no spaces, so the same inputs always give the same text.
+    """
+    found = _METRIC.match(selector)
+    if not found or (found.group(1) is None and found.group(2) is None):
+        raise ValueError(f"{selector!r} is not a PromQL metric name or selector")
+    name, body = found.group(1) or "", found.group(2)
+    existing = [(label, operator, _unquote(raw), raw) for label, operator, raw in
+                (_parse_matchers(body, selector) if body else [])]
+    if not name and not existing:
+        raise ValueError(f"{selector!r} selects nothing: give a metric name or a label matcher")
+    seen = {(label, operator, value) for label, operator, value, _ in existing}
+    equal = {label: value for label, operator, value, _ in existing if operator == "="}
+    parts = [f"{label}{operator}{raw}" for label, operator, _, raw in existing]
+    for label, operator, value in _extra(matchers):
+        if (label, operator, value) in seen:
+            continue
+        if operator == "=" and equal.get(label, value) != value:
+            raise ValueError(f"{selector!r} already requires {label}={_quote(equal[label])}, "
+                             f"so adding {label}={_quote(value)} would match nothing")
+        seen.add((label, operator, value))
+        if operator == "=":
+            equal[label] = value
+        parts.append(f"{label}{operator}{_quote(value)}")
+    return f"{name}{{{','.join(parts)}}}" if parts else name
+
+
+def _number(value: float) -> str:
+    """0.8 -> '0.8', 1.0 -> '1': thresholds as a person would write them in PromQL."""
+    return f"{value:g}"
+
+
+def camel_case(service_name: str) -> str:
+    """``payment-service`` -> ``PaymentService``: the prefix that makes alert names unique."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", service_name) if part)
+
+
+# --- ServiceMonitor ---------------------------------------------------------------------------
+
+def service_monitor_name(service_name: str) -> str:
+    return f"{service_name}-monitor"
+
+
+def metrics_port_name(service: ServiceSpec) -> str:
+    """The Service port Prometheus scrapes: a separate ``metrics`` port, else the ``http`` one."""
+    port = service.observability.metrics_port
+    return METRICS_PORT_NAME if port and port != service.port else HTTP_PORT_NAME
+
+
+def service_monitor(service_name: str, namespace: str, service: ServiceSpec,
+                    monitor_labels: Mapping[str, str]) -> dict:
+    """The ServiceMonitor (metadata and spec) that has the Prometheus Operator scrape the service."""
+    settings = service.observability.service_monitor
+    endpoint: dict = {"port": metrics_port_name(service), "path": settings.path, "interval": settings.interval,
+                      "scheme": "http"}
+    if settings.scrape_timeout:
+        endpoint["scrapeTimeout"] = settings.scrape_timeout
+    if settings.relabelings:
+        endpoint["relabelings"] = [dict(rule) for rule in settings.relabelings]
+    return {
+        "metadata": {"name": service_monitor_name(service_name), "namespace": namespace,
+                     "labels": {**common_labels(service_name, service), **monitor_labels}},
+        "spec": {
+            "selector": {"matchLabels": {"app": service_name}},
+            "namespaceSelector": {"matchNames": [namespace]},
+            "endpoints": [endpoint],
+        },
+    }
+
+
+# --- PrometheusRule ---------------------------------------------------------------------------
+
+def alert_rules_name(service_name: str) -> str:
+    return f"{service_name}-alerts"
+
+
+def runbook_url(base_url: str, alert: str) -> str:
+    return f"{base_url.rstrip('/')}/{alert.lower()}"
+
+
+def _alert(name: str, expr: str, duration: str, severity: str, summary: str, description: str,
+           service_name: str, namespace: str, runbook: str) -> dict:
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": duration,
+        "labels": {"severity": severity, "service": service_name, "namespace": namespace},
+        "annotations": {"summary": summary, "description": description, "runbook_url": runbook},
+    }
+
+
+# (suffix, for, severity): the ten standard alerts of seed 004, in its order.
+STANDARD_ALERTS = (
+    ("HighCPUUsage", "5m", "warning"),
+    ("HighMemoryUsage", "5m", "warning"),
+    ("HighRestartRate", "5m", "warning"),
+    ("ServiceDown", "1m", "critical"),
+    ("HighResponseTime", "5m", "warning"),
+    ("HighErrorRate", "5m", "critical"),
+    ("DatabaseConnectionFailures", "2m", "critical"),
+    ("RedisConnectionFailures", "2m", "warning"),
+    ("LowCacheHitRate", "10m", "warning"),
+    ("BatchOperationFailures", "5m", "warning"),
+)
+
+
+def standard_expressions(service_name: str, namespace: str, service: ServiceSpec) -> dict[str, str]:
+    """The PromQL of each standard alert, by suffix. Dashboards reuse the same selectors."""
+    metrics = service.observability.metrics
+    limits = service.observability.alerts.thresholds
+    # cAdvisor and kube-state-metrics series carry namespace/pod/container; the main container is
+    # named after the service. Series scraped by the ServiceMonitor carry namespace/service.
+    container = {"namespace": namespace, "container": service_name}
+    target = {"namespace": namespace, "service": service_name}
+
+    def app(metric: str, *extra: Matcher) -> str:
+        return merge_matchers(metric, [*((key, "=", value) for key, value in target.items()), *extra])
+
+    def limit(resource: str) -> str:
+        return merge_matchers("kube_pod_container_resource_limits", {**container, "resource": resource})
+
+    cpu = f"rate({merge_matchers('container_cpu_usage_seconds_total', container)}[5m])"
+    memory = merge_matchers("container_memory_working_set_bytes", container)
+    restarts = f"rate({merge_matchers('kube_pod_container_status_restarts_total', container)}[15m])"
+    up = app("up")
+    errors = f"rate({app(metrics.requests_total, (metrics.status_label, '=~', '5..'))}[5m])"
+    requests = f"rate({app(metrics.requests_total)}[5m])"
+    hits, misses = f"rate({app(metrics.cache_hits)}[5m])", f"rate({app(metrics.cache_misses)}[5m])"
+    return {
+        "HighCPUUsage": f"sum by (namespace, pod) ({cpu}) / sum by (namespace, pod) ({limit('cpu')}) "
+                        f"> {_number(limits.cpu_ratio)}",
+        "HighMemoryUsage": f"sum by (namespace, pod) ({memory}) / sum by (namespace, pod) ({limit('memory')}) "
+                           f"> {_number(limits.memory_ratio)}",
+        "HighRestartRate": f"sum by (namespace, pod) ({restarts}) * 60 > {_number(limits.restarts_per_minute)}",
+        "ServiceDown": f"sum({up}) == 0 or absent({up})",
+        "HighResponseTime": f"histogram_quantile(0.95, sum by (le) (rate({app(metrics.request_duration_bucket)}[5m]))) "
+                            f"> {_number(limits.p95_latency_seconds)}",
+        "HighErrorRate": f"sum({errors}) / sum({requests}) > {_number(limits.error_ratio)}",
+        "DatabaseConnectionFailures": f"sum(rate({app(metrics.database_errors)}[5m])) > 0",
+        "RedisConnectionFailures": f"sum(rate({app(metrics.redis_errors)}[5m])) > 0",
+        "LowCacheHitRate": f"sum({hits}) / (sum({hits}) + sum({misses})) < {_number(limits.cache_hit_ratio)}",
+        "BatchOperationFailures": f"sum(rate({app(metrics.batch_failures)}[5m])) * 60 "
+                                  f"> {_number(limits.batch_failures_per_minute)}",
+    }
+
+
+def _texts(service_name: str, namespace: str, service: ServiceSpec) -> dict[str, tuple[str, str]]:
+    limits = service.observability.alerts.thresholds
+    where = f"{service_name} in {namespace}"
+    pod = "Pod {{ $labels.pod }} of " + where
+    return {
+        "HighCPUUsage": (f"High CPU usage of {service_name}",
+                         f"{pod} uses {{{{ $value | humanizePercentage }}}} of its CPU limit "
+                         f"(threshold {limits.cpu_ratio:.0%}) for 5 minutes."),
+        "HighMemoryUsage": (f"High memory usage of {service_name}",
+                            f"{pod} uses {{{{ $value | humanizePercentage }}}} of its memory limit "
+                            f"(threshold {limits.memory_ratio:.0%}) for 5 minutes."),
+        "HighRestartRate": (f"{service_name} pods restart often",
+                            f"{pod} restarts {{{{ $value | printf \"%.2f\" }}}} times a minute "
+                            f"(threshold {_number(limits.restarts_per_minute)})."),
+        "ServiceDown": (f"{service_name} is down",
+                        f"Prometheus has had no healthy target of {where} for 1 minute."),
+        "HighResponseTime": (f"{service_name} responds slowly",
+                             f"The 95th percentile response time of {where} is {{{{ $value | humanizeDuration }}}} "
+                             f"(threshold {_number(limits.p95_latency_seconds)}s)."),
+        "HighErrorRate": (f"{service_name} answers with many 5xx errors",
+                          f"{{{{ $value | humanizePercentage }}}} of the requests to {where} fail with a 5xx "
+                          f"status (threshold {limits.error_ratio:.0%}) for 5 minutes."),
+        "DatabaseConnectionFailures": (f"{service_name} cannot connect to its database",
+                                       f"{where} reports database connection failures."),
+        "RedisConnectionFailures": (f"{service_name} cannot connect to Redis",
+                                    f"{where} reports Redis connection failures."),
+        "LowCacheHitRate": (f"Low cache hit rate of {service_name}",
+                            f"The cache hit rate of {where} is {{{{ $value | humanizePercentage }}}} "
+                            f"(threshold {limits.cache_hit_ratio:.0%}) for 10 minutes."),
+        "BatchOperationFailures": (f"{service_name} batch operations fail",
+                                   f"{where} fails {{{{ $value | printf \"%.2f\" }}}} batch operations a minute "
+                                   f"(threshold {_number(limits.batch_failures_per_minute)})."),
+    }
+
+
+def _custom(alert: CustomAlert, service_name: str, namespace: str, runbook_base_url: str) -> dict:
+    return _alert(alert.alert, alert.expr, alert.for_, alert.severity, alert.summary, alert.description,
+                  service_name, namespace, alert.runbook or runbook_url(runbook_base_url, alert.alert))
+
+
+def alert_rules(service_name: str, namespace: str, service: ServiceSpec, runbook_base_url: str) -> dict:
+    """The PrometheusRule spec: one group with the ten standard alerts and the service's extras."""
+    prefix = camel_case(service_name)
+    expressions = standard_expressions(service_name, namespace, service)
+    texts = _texts(service_name, namespace, service)
+    rules = []
+    for suffix, duration, severity in STANDARD_ALERTS:
+        name = prefix + suffix
+        summary, description = texts[suffix]
+        rules.append(_alert(name, expressions[suffix], duration, severity, summary, description,
+                            service_name, namespace, runbook_url(runbook_base_url, name)))
+    rules += [_custom(alert, service_name, namespace, runbook_base_url)
+              for alert in service.observability.alerts.extra]
+    names = [rule["alert"] for rule in rules]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"{service_name}: alert names {duplicates} are used twice; rename the extra alert")
+    return {"groups": [{"name": f"{service_name}.rules", "rules": rules}]}
+
+
+# --- Grafana dashboard ------------------------------------------------------------------------
+
+def dashboard_uid(service_name: str) -> str:
+    """Grafana uids are at most 40 characters; a longer name keeps its start and a digest."""
+    if len(service_name) <= GRAFANA_UID_MAX:
+        return service_name
+    digest = hashlib.sha256(service_name.encode()).hexdigest()[:8]
+    return f"{service_name[:GRAFANA_UID_MAX - 9]}-{digest}"
+
+
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+
+
+def _panel(panel_id: int, title: str, unit: str, targets: list[tuple[str, str]], x: int, y: int,
+           description: str, thresholds: float | None = None) -> dict:
+    defaults: dict = {"unit": unit}
+    if thresholds is not None:
+        defaults["thresholds"] = {"mode": "absolute", "steps": [
+            {"color": "green", "value": None}, {"color": "red", "value": thresholds}]}
+        defaults["custom"] = {"thresholdsStyle": {"mode": "line"}}
+    return {
+        "id": panel_id,
+        "type": "timeseries",
+        "title": title,
+        "description": description,
+        "datasource": DATASOURCE,
+        "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
+        "fieldConfig": {"defaults": defaults, "overrides": []},
+        "options": {"legend": {"displayMode": "list", "placement": "bottom"}, "tooltip": {"mode": "multi"}},
+        "targets": [{"refId": chr(ord("A") + index), "datasource": DATASOURCE, "expr": expr,
+                     "legendFormat": legend} for index, (expr, legend) in enumerate(targets)],
+    }
+
+
+def dashboard_model(service_name: str, namespace: str, service: ServiceSpec) -> dict:
+    """The Grafana dashboard of one service, with the same metric names as its alerts."""
+    metrics = service.observability.metrics
+    limits = service.observability.alerts.thresholds
+    target = {"namespace": namespace, "service": service_name}
+    container = {"namespace": namespace, "container": service_name}
+
+    def app(metric: str, *extra: Matcher) -> str:
+        return merge_matchers(metric, [*((key, "=", value) for key, value in target.items()), *extra])
+
+    def resource(metric: str, kind: str) -> str:
+        return f"sum({merge_matchers(metric, {**container, 'resource': kind})})"
+
+    bucket = f"rate({app(metrics.request_duration_bucket)}[5m])"
+    status = metrics.status_label
+    hits, misses = f"rate({app(metrics.cache_hits)}[5m])", f"rate({app(metrics.cache_misses)}[5m])"
+    panels = [
+        _panel(1, "Request rate", "reqps",
+               [(f"sum by ({status}) (rate({app(metrics.requests_total)}[5m]))", f"{{{{{status}}}}}")],
+               0, 0, f"Requests per second by {status}, from {metrics.requests_total}."),
+        _panel(2, "Latency percentiles", "s",
+               [(f"histogram_quantile({quantile}, sum by (le) ({bucket}))", f"p{round(quantile * 100)}")
+                for quantile in (0.5, 0.95, 0.99)],
+               12, 0, f"p50, p95 and p99 response time, from {metrics.request_duration_bucket}.",
+               limits.p95_latency_seconds),
+        _panel(3, "Error rate", "percentunit",
+               [(f"sum(rate({app(metrics.requests_total, (status, '=~', '5..'))}[5m])) / "
+                 f"sum(rate({app(metrics.requests_total)}[5m]))", "5xx ratio")],
+               0, 8, "Share of requests answered with a 5xx status.", limits.error_ratio),
+        _panel(4, "CPU usage vs requests and limits", "short",
+               [(f"sum(rate({merge_matchers('container_cpu_usage_seconds_total', container)}[5m]))", "usage"),
+                (resource("kube_pod_container_resource_requests", "cpu"), "requests"),
+                (resource("kube_pod_container_resource_limits", "cpu"), "limits")],
+               12, 8, "CPU cores used by all pods of the service, against their requests and limits."),
+        _panel(5, "Memory usage vs requests and limits", "bytes",
+               [(f"sum({merge_matchers('container_memory_working_set_bytes', container)})", "usage"),
+                (resource("kube_pod_container_resource_requests", "memory"), "requests"),
+                (resource("kube_pod_container_resource_limits", "memory"), "limits")],
+               0, 16, "Working-set memory of all pods of the service, against their requests and limits."),
+        _panel(6, "Restarts", "short",
+               [(f"sum by (pod) (increase({merge_matchers('kube_pod_container_status_restarts_total', container)}"
+                 f"[15m]))", "{{pod}}")],
+               12, 16, "Container restarts per pod over the last 15 minutes."),
+        _panel(7, "Cache hit rate", "percentunit",
+               [(f"sum({hits}) / (sum({hits}) + sum({misses}))", "hit ratio")],
+               0, 24, f"Cache hits / (hits + misses), from {metrics.cache_hits} and {metrics.cache_misses}.",
+               limits.cache_hit_ratio),
+    ]
+    return {
+        "uid": dashboard_uid(service_name),
+        "title": f"{service_name} ({namespace})",
+        "tags": ["micropay", namespace, service_name],
+        "timezone": "utc",
+        "schemaVersion": GRAFANA_SCHEMA_VERSION,
+        "version": 1,
+        "editable": False,
+        "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"},
+        "templating": {"list": [{"name": "datasource", "label": "Data source", "type": "datasource",
+                                 "query": "prometheus", "current": {}, "hide": 0}]},
+        "annotations": {"list": []},
+        "panels": panels,
+    }
+
+
+def dashboard_file_name(service_name: str) -> str:
+    return f"{service_name}.json"
+
+
+def dashboard(service_name: str, namespace: str, service: ServiceSpec) -> dict[str, str]:
+    """ConfigMap data for Grafana's dashboard sidecar: ``{"<service>.json": <dashboard JSON>}``."""
+    model = dashboard_model(service_name, namespace, service)
+    return {dashboard_file_name(service_name): json.dumps(model, indent=2, sort_keys=True)}
+
+
+# --- OpenTelemetry ----------------------------------------------------------------------------
+
+def tracing_env(service_name: str, tag: str, environment: str, tracing: Tracing) -> dict[str, str]:
+    """The OTEL_* variables of the OpenTelemetry SDKs and agents, pointing at the collector."""
+    return {
+        "OTEL_SERVICE_NAME": service_name,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": tracing.endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": tracing.protocol,
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": _number(tracing.sampler_ratio),
+        "OTEL_RESOURCE_ATTRIBUTES": f"service.version={tag},deployment.environment={environment}",
+    }
