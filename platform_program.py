@@ -22,6 +22,8 @@ from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigErr
                                     load_platform_config, provided_secret_keys)
 from platform_config.models import PlatformConfig
 from specs import mesh as mesh_specs
+from specs import observability as observability_specs
+from specs.delivery import plan_for
 from specs import traffic
 
 
@@ -38,7 +40,24 @@ def load(stack: str, settings: dict, secrets: dict[str, str], root: Path = PROJE
                 else "remove it with `pulumi config rm " + key + "`"))
             for key in unknown])
     check_provided_secrets(config, secrets)
+    preflight(config)
     return config
+
+
+def preflight(config: PlatformConfig) -> None:
+    """Build every plan and alert rule once, so a mistake they reveal stops the run before registration."""
+    problems = []
+    for name, spec in config.services.items():
+        try:
+            plan_for(name, spec)
+        except ValueError as error:
+            problems.append((f"services.{name}.delivery", str(error)))
+        try:
+            observability_specs.alert_rules(name, spec.namespace, spec, config.platform.observability.runbook_base_url)
+        except ValueError as error:
+            problems.append((f"services.{name}.observability", str(error)))
+    if problems:
+        raise ConfigError(config.stack, problems)
 
 
 def kubernetes_provider(config: PlatformConfig, render_directory: Path,

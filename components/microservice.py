@@ -50,11 +50,11 @@ class MicroService(pulumi.ComponentResource):
         self.namespace = spec.namespace
 
         self.service_account = self._identity()
-        config_map = self._config_map()
+        config_map = self._config_map_name = self._config_map()
         secret_refs = self._secrets()
         self._claims()
         self._secret_refs = secret_refs
-        env = self._env(spec.tag)
+        env = self._env(spec.tag, spec)
         pod = workload_specs.PodInputs(
             service_account=service_account_name(service),
             config_map=config_map,
@@ -104,14 +104,15 @@ class MicroService(pulumi.ComponentResource):
         return k8s.apiextensions.CustomResource(f"{self._prefix}-{suffix}", api_version=api_version, kind=kind,
                                                 metadata=self._metadata(object_name), spec=spec, opts=options)
 
-    def _env(self, tag: str) -> list[dict]:
-        """The service's env over the platform's OTEL_* env (the service's own values win)."""
-        spec, platform = self._args.spec, self._args.platform
+    def _env(self, tag: str, spec: ServiceSpec) -> list[dict]:
+        """The track's env over the platform's OTEL_* env (the service's own values win)."""
+        platform = self._args.platform
         plain = dict(spec.env)
         if platform.observability.tracing and spec.observability.tracing:
             otel = tracing_env(self._args.name, tag, platform.environment, platform.observability.tracing)
             plain = {**{key: value for key, value in otel.items() if key not in self._secret_refs}, **spec.env}
-        return workload_specs.env_list(plain, self._secret_refs)
+        config_refs = {env: (self._config_map_name, key) for env, key in spec.config_env.items()}
+        return workload_specs.env_list(plain, self._secret_refs, config_refs)
 
     def _metadata(self, object_name: str, annotations: dict[str, str] | None = None) -> dict:
         metadata = {"name": object_name, "namespace": self.namespace,
@@ -189,9 +190,10 @@ class MicroService(pulumi.ComponentResource):
 
     def _track(self, plan: TrackPlan, pod: workload_specs.PodInputs):
         args, track = self._args, plan.track
-        if track.tag != args.spec.tag:  # a colour or canary on another release reports its own version
-            pod = dataclasses.replace(pod, env=self._env(track.tag))
-        body = workload_specs.deployment(args.name, args.spec, track, args.platform, pod)
+        if track.tag != args.spec.tag or plan.spec is not args.spec:
+            # A colour or canary on another release reports its own version and runs its own env.
+            pod = dataclasses.replace(pod, env=self._env(track.tag, plan.spec))
+        body = workload_specs.deployment(args.name, plan.spec, track, args.platform, pod)
         deployment_name = track.deployment_name
         deployment = k8s.apps.v1.Deployment(
             f"{self._prefix}-deployment-{track.version or 'main'}",

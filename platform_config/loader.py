@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from .merge import deep_merge
 from .models import PlatformConfig, ServiceSpec
 
 PROJECT = "micropay-platform"
@@ -36,15 +37,6 @@ class ConfigError(Exception):
         lines = [f"stack '{stack}': invalid configuration ({len(problems)} problem{'s' * (len(problems) > 1)})"]
         lines += [f"  - {key}: {message}" for key, message in problems]
         super().__init__("\n".join(lines))
-
-
-def deep_merge(base: Any, override: Any) -> Any:
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = deep_merge(base[key], value) if key in base else value
-        return merged
-    return override
 
 
 def _unknown_keys(stack: str, where: str, data: dict, allowed: tuple[str, ...]) -> None:

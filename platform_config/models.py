@@ -8,11 +8,12 @@ component cannot change what another one reads.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from .merge import deep_merge
 from .quantities import QuantityError, canonical_quantity, quantity_value
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -444,6 +445,9 @@ class Canary(Model):
     disruption_budget: DisruptionBudget | None = None
     annotations: dict[str, str] = {}
     traffic_policy: TrafficPolicy = TrafficPolicy()
+    # Settings in which the canary's pods differ from the stable ones (any service keys: resources,
+    # env, probes, labels, lifecycle...), merged over the service's own.
+    overrides: dict[str, Any] = {}
 
     _tag = field_validator("tag")(lambda value: None if value is None else _pinned(value))
     _owned = field_validator("annotations")(lambda value: _annotations(value))
@@ -484,6 +488,7 @@ class ServiceSpec(Model):
     config_files: dict[str, str] = {}
     config_mount_path: str = "/config"
     config_data: dict[str, str] = {}
+    config_env: dict[str, str] = {}
     secrets: list[SecretSpec] = []
     autoscaling: Autoscaling = Autoscaling()
     vertical_autoscaling: VerticalAutoscaling = VerticalAutoscaling()
@@ -508,7 +513,7 @@ class ServiceSpec(Model):
     _tag = field_validator("tag")(lambda value: _pinned(value))
     _owned = field_validator("annotations")(lambda value: _annotations(value))
 
-    @field_validator("env")
+    @field_validator("env", "config_env")
     @classmethod
     def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
         for name in value:
@@ -560,10 +565,29 @@ class ServiceSpec(Model):
                 raise ValueError(f"canary.disruptionBudget.minAvailable ({canary_budget.min_available}) is not below "
                                  f"the canary's minimum replica count ({canary_floor}), so it blocks every "
                                  f"eviction: set it to at most {canary_floor - 1}")
+        if self.canary.overrides:
+            forbidden = {"namespace", "port", "delivery", "canary", "blueGreen", "autoscaling", "disruptionBudget",
+                         "secrets", "configFiles", "configData", "claims", "callers", "dependencies",
+                         "ingress", "rbac"} & set(self.canary.overrides)
+            if forbidden:
+                raise ValueError(f"canary.overrides may change the canary's pods only, not {', '.join(sorted(forbidden))}"
+                                 " (those belong to the whole service; canary.autoscaling and "
+                                 "canary.disruptionBudget size the canary)")
+            try:
+                self.canary_spec()
+            except ValueError as error:
+                raise ValueError(f"canary.overrides: {error}") from None
         if self.delivery != "canary" and self.canary.tag is not None:
             raise ValueError("canary settings on a service whose delivery is not canary: "
                              "set delivery: canary or remove canary.tag")
         return self
+
+    def canary_spec(self) -> "ServiceSpec":
+        """The service as the canary's pods run it: the service's settings with canary.overrides."""
+        if not self.canary.overrides:
+            return self
+        base = self.model_dump(by_alias=True, exclude={"canary", "blue_green"})
+        return ServiceSpec.model_validate({**deep_merge(base, self.canary.overrides), "delivery": "rolling"})
 
     @property
     def colours(self) -> BlueGreen:

@@ -18,6 +18,7 @@ class TrackPlan:
     track: Track
     autoscaling: Autoscaling | None
     budget: DisruptionBudget | None
+    spec: ServiceSpec
 
     @property
     def min_replicas(self) -> int:
@@ -38,7 +39,7 @@ def rolling_plan(name: str, spec: ServiceSpec) -> DeliveryPlan:
                   replicas=None if autoscaled else spec.replicas, annotations=dict(spec.annotations))
     budget = spec.disruption_budget if spec.disruption_budget.enabled else None
     return DeliveryPlan(
-        tracks=(TrackPlan(track, spec.autoscaling if autoscaled else None, budget),),
+        tracks=(TrackPlan(track, spec.autoscaling if autoscaled else None, budget, spec),),
         service_selector={"app": name},
     )
 
@@ -70,7 +71,7 @@ def blue_green_plan(name: str, spec: ServiceSpec) -> DeliveryPlan:
         track = Track(deployment_name=f"{name}-{colour_name}", version=colour_name, tag=colour.tag,
                       replicas=replicas, annotations={**spec.annotations, **colour.annotations})
         budget = spec.disruption_budget if spec.disruption_budget.enabled and not scaled_down else None
-        plans.append(TrackPlan(track, autoscaling, budget))
+        plans.append(TrackPlan(track, autoscaling, budget, spec))
     return DeliveryPlan(tracks=tuple(plans), service_selector={"app": name, "version": colours.active})
 
 
@@ -94,6 +95,7 @@ def canary_plan(name: str, spec: ServiceSpec) -> DeliveryPlan:
               replicas=None if stable_autoscaled else spec.replicas, annotations=dict(spec.annotations)),
         spec.autoscaling if stable_autoscaled else None,
         spec.disruption_budget if spec.disruption_budget.enabled else None,
+        spec,
     )
     canary = spec.canary
     if canary.tag is None:
@@ -105,6 +107,7 @@ def canary_plan(name: str, spec: ServiceSpec) -> DeliveryPlan:
               replicas=None if autoscaling and count > 0 else count, annotations=dict(canary.annotations)),
         autoscaling if count > 0 else None,
         canary.disruption_budget if canary.disruption_budget is not None and count > 0 else None,
+        spec.canary_spec(),
     )
     return DeliveryPlan(tracks=(stable, canary_track), service_selector={"app": name})
 

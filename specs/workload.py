@@ -98,9 +98,14 @@ def container_ports(service: ServiceSpec) -> list[dict]:
     return ports
 
 
-def env_list(plain: dict[str, str], secret_refs: dict[str, tuple[str, str]]) -> list[dict]:
-    """Plain values first, then values read from Secrets by reference (never inlined)."""
+def env_list(plain: dict[str, str], secret_refs: dict[str, tuple[str, str]],
+             config_refs: dict[str, tuple[str, str]] | None = None) -> list[dict]:
+    """Plain values first, then ConfigMap keys, then values read from Secrets by reference (never inlined)."""
     variables = [{"name": key, "value": str(value)} for key, value in plain.items()]
+    variables += [
+        {"name": key, "valueFrom": {"configMapKeyRef": {"name": config_map, "key": config_key}}}
+        for key, (config_map, config_key) in (config_refs or {}).items()
+    ]
     variables += [
         {"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": secret_key}}}
         for key, (secret, secret_key) in secret_refs.items()

@@ -10,6 +10,7 @@ from platform_config.stack import stack_file_config
 from tools.render import diff_manifests, render_config
 
 SETTINGS, SECRETS, _ = stack_file_config("production")
+MICROPAY = ("production", "staging", "development")
 
 
 def render_with(services: dict, stack: str = "production"):
@@ -44,9 +45,8 @@ def test_stable_service_selects_the_active_colour_and_preview_the_idle_one():
     assert blue["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.micropay.com/payment-service:1.0.0"
 
 
+@pytest.mark.parametrize("stack", MICROPAY)
 def test_both_blue_green_services_use_the_pair_in_every_stack(stack):
-    if stack not in ("production", "staging", "development"):
-        pytest.skip("micropay stacks only")
     for service in ("payment-service", "transaction-service"):
         find(stack, "Service", f"{service}-preview")
         find(stack, "Deployment", f"{service}-blue")
@@ -211,9 +211,8 @@ def test_rollback_annotations_and_session_affinity():
         "consistentHash": {"useSourceIp": True}}
 
 
+@pytest.mark.parametrize("stack", MICROPAY)
 def test_canary_services_in_every_micropay_stack(stack):
-    if stack not in ("production", "staging", "development"):
-        pytest.skip("micropay stacks only")
     for service in ("api-gateway", "balance-service"):
         find(stack, "VirtualService", service)
         find(stack, "DestinationRule", service)

@@ -1,0 +1,24 @@
+"""The documentation is generated from, or checked against, the code."""
+
+from pathlib import Path
+
+from conftest import STACKS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_config_reference_is_current():
+    from tools.config_reference import main
+
+    assert main(["--check"]) == 0, "run `python -m tools.config_reference`"
+
+
+def test_readme_lists_every_stack_and_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    for stack in STACKS:
+        assert f"`{stack}`" in readme, stack
+    assert "make up STACK=development" in readme and "make test" in readme
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()

@@ -1,0 +1,161 @@
+"""Write docs/config-reference.md from the config models and the stack files.
+
+    python -m tools.config_reference          # rewrite the file
+    python -m tools.config_reference --check  # exit 1 if it is out of date (a test runs this)
+
+The reference cannot drift from the code: every key, type and default comes from the
+pydantic models, and the per-stack table from the ``Pulumi.<stack>.yaml`` files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from platform_config.loader import PROJECT  # noqa: E402
+from platform_config.models import (NamespaceSpec, PlatformSettings, ServiceSpec, Endpoint, Peer,  # noqa: E402
+                                    Cluster)
+from platform_config.stack import stack_file_config  # noqa: E402
+
+OUTPUT = PROJECT_ROOT / "docs" / "config-reference.md"
+SECTIONS = [
+    ("platform", PlatformSettings, "Environment-wide settings (stack config only)."),
+    ("cluster", Cluster, "Where resources go; without kubeconfig/context the stack renders YAML files."),
+    ("services.&lt;name&gt; / defaults", ServiceSpec, "One service (catalog entry, then stack overrides)."),
+    ("namespaces.&lt;name&gt;", NamespaceSpec, "Quota and container defaults of a namespace."),
+    ("endpoints.&lt;name&gt;", Endpoint, "Infrastructure the services call (in-cluster or managed)."),
+    ("peers.&lt;name&gt;", Peer, "Callers outside the catalog."),
+]
+
+
+def _type_name(annotation) -> str:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " \\| ".join(_type_name(argument) for argument in typing.get_args(annotation))
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{value}`" for value in typing.get_args(annotation))
+    if origin in (list, dict):
+        return f"{origin.__name__}[{', '.join(_type_name(argument) for argument in typing.get_args(annotation))}]"
+    if origin is typing.Annotated:
+        return _type_name(typing.get_args(annotation)[0])
+    if annotation is type(None):
+        return "null"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _nested(annotation, key: str) -> tuple[type[BaseModel], str] | None:
+    """The model inside a field, with the key prefix its own keys get (`a.b`, `a.<name>.b`, `a[].b`)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, key + "."
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if origin is dict:
+        found = _nested(arguments[1], key + ".<name>")
+        return found
+    if origin is list:
+        return _nested(arguments[0], key + "[]")
+    for argument in arguments:
+        found = _nested(argument, key)
+        if found is not None:
+            return found
+    return None
+
+
+def _default(field) -> str:
+    if field.default is PydanticUndefined and field.default_factory is None:
+        return "**required**"
+    value = field.default if field.default_factory is None else field.default_factory()
+    if isinstance(value, BaseModel):
+        return "(see below)"
+    return f"`{json.dumps(value, default=str)}`"
+
+
+def rows(model: type[BaseModel], prefix: str = "", seen: tuple = ()) -> list[tuple[str, str, str]]:
+    result = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{field.alias or name}"
+        result.append((key.replace("<", "&lt;").replace(">", "&gt;"), _type_name(field.annotation),
+                       _default(field)))
+        nested = _nested(field.annotation, key)
+        if nested is not None and nested[0] not in seen:
+            result += rows(nested[0], nested[1], seen + (nested[0],))
+    return result
+
+
+def _flatten(value, prefix: str = "") -> dict[str, str]:
+    if isinstance(value, dict) and value:
+        flat = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix: json.dumps(value)}
+
+
+def stack_rows(stacks: list[str]) -> tuple[list[str], dict[str, dict[str, str]]]:
+    table: dict[str, dict[str, str]] = {}
+    for stack in stacks:
+        settings, secrets, _ = stack_file_config(stack)
+        for key, value in _flatten(settings).items():
+            table.setdefault(key, {})[stack] = value
+        for key in secrets:
+            table.setdefault(key, {})[stack] = "(secret)"
+    return stacks, table
+
+
+def render() -> str:
+    stacks = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+                    for path in PROJECT_ROOT.glob("Pulumi.*.yaml"))
+    lines = [
+        "# Configuration reference",
+        "",
+        "Generated by `python -m tools.config_reference` from the config models and the stack files; "
+        "a test fails when it is out of date. Keys are camelCase, under the project namespace "
+        f"`{PROJECT}:` in `Pulumi.<stack>.yaml`. Stack keys: `catalog`, `platform`, `cluster`, `defaults`, "
+        "`services`, `namespaces`, `endpoints`, `peers`, plus one key per provided secret.",
+        "",
+    ]
+    for title, model, description in SECTIONS:
+        lines += [f"## {title}", "", description, "", "| key | type | default |", "|---|---|---|"]
+        lines += [f"| `{key}` | {kind} | {default} |" for key, kind, default in rows(model)]
+        lines.append("")
+    names, table = stack_rows(stacks)
+    lines += ["## Per-stack values", "",
+              "What each stack file sets (flattened key paths; empty means the catalog or model default).", "",
+              "| key | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for key in sorted(table):
+        cells = [table[key].get(stack, "").replace("|", "\\|") for stack in names]
+        lines.append(f"| `{key}` | " + " | ".join(f"`{cell}`" if cell else "" for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        current = OUTPUT.read_text() if OUTPUT.exists() else ""
+        if current != text:
+            print(f"{OUTPUT.relative_to(PROJECT_ROOT)} is out of date: run `python -m tools.config_reference`",
+                  file=sys.stderr)
+            return 1
+        return 0
+    OUTPUT.parent.mkdir(exist_ok=True)
+    OUTPUT.write_text(text)
+    print(f"wrote {OUTPUT.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
