@@ -24,7 +24,8 @@
 #   --kubernetes VER      kubernetes provider       (env MICROPAY_PULUMI_KUBERNETES_VERSION)
 #   --random VER          random provider           (env MICROPAY_PULUMI_RANDOM_VERSION)
 #   --python-host VER     Python language host      (env MICROPAY_PULUMI_PYTHON_HOST_VERSION,
-#                                                    default: same as --pulumi)
+#                                                    default: same as --pulumi; if that one
+#                                                    cannot be had, v3.79.0 with a warning)
 #   --engine-only         build CLI + language host only, skip resource plugins
 #                         (env MICROPAY_ENGINE_ONLY=1)
 #   --retry-refused       ask the proxy again for module versions it refused
@@ -42,7 +43,8 @@ set -euo pipefail
 # 3.79.0 is the newest Pulumi whose Python language host can be built from the
 # Go proxy: up to v3.79.0 it lives inside github.com/pulumi/pulumi/sdk/v3; from
 # v3.80.0 on it is its own module (sdk/python/cmd/pulumi-language-python/v3),
-# which is untagged upstream and refused by the proxy filter here.
+# which the proxy here refuses (403). A newer CLI (pkg/v3 is served up to
+# v3.259.0) then runs with the v3.79.0 host: see ensure_python_host.
 # The provider defaults are the releases contemporary with pulumi 3.79.0
 # (August 2023) whose Python SDKs install next to pulumi==3.79.0.
 DEFAULT_PULUMI_VERSION=3.79.0
@@ -95,6 +97,8 @@ PULUMI_VERSION=$(pick "$ARG_PULUMI" "${MICROPAY_PULUMI_VERSION:-}" "$(req_versio
 K8S_VERSION=$(pick "$ARG_K8S" "${MICROPAY_PULUMI_KUBERNETES_VERSION:-}" "$(req_version pulumi-kubernetes)" "$DEFAULT_KUBERNETES_VERSION")
 RANDOM_VERSION=$(pick "$ARG_RANDOM" "${MICROPAY_PULUMI_RANDOM_VERSION:-}" "$(req_version pulumi-random)" "$DEFAULT_RANDOM_VERSION")
 PYHOST_VERSION=$(pick "$ARG_PYHOST" "${MICROPAY_PULUMI_PYTHON_HOST_VERSION:-}" "$PULUMI_VERSION")
+PYHOST_EXPLICIT=$([[ -n $ARG_PYHOST || -n ${MICROPAY_PULUMI_PYTHON_HOST_VERSION:-} ]] && echo 1 || echo 0)
+PYHOST_USED=""
 
 BIN="$CACHE/pulumi/v$PULUMI_VERSION/bin"
 PULUMI_HOME_DIR="$CACHE/pulumi-home"
@@ -144,9 +148,14 @@ except Exception:
 err = d.get("Error") or ("" if d.get("Dir") else "no Dir in go mod download output")
 if err:
     line = " ".join(err.split())
-    sys.stderr.write("[setup_engine] REFUSED %s: %s\n" % (mv, line))
-    with open(rf, "w") as f:
-        f.write("%s  (asked %s)\n" % (line, time.strftime("%Y-%m-%d %H:%M:%S")))
+    # Remember only answers from the registry (a "no" is final), not time-outs
+    # or other transient failures.
+    final = any(k in line for k in ("403 Forbidden", "404 Not Found", "410 Gone",
+                                    "not available", "unknown revision", "invalid version"))
+    sys.stderr.write("[setup_engine] %s %s: %s\n" % ("REFUSED" if final else "FAILED", mv, line))
+    if final:
+        with open(rf, "w") as f:
+            f.write("%s  (asked %s)\n" % (line, time.strftime("%Y-%m-%d %H:%M:%S")))
     sys.exit(1)
 print(d["Dir"])
 PY
@@ -167,7 +176,7 @@ build_go_binary() {
     return 0
   fi
   setup_go
-  log "$name v$version: fetching $module@v$version"
+  log "$name v$version: getting $module@v$version"
   moddir=$(go_mod_download "$module@v$version") || return 1
   dir="$BUILD_ROOT/$name-v$version"
   rm -rf "$dir"; mkdir -p "$dir"
@@ -258,41 +267,62 @@ copy_python_shims() { # copy exec shim + dynamic-provider/policy shims from sdk/
   done
 }
 
-ensure_python_host() {
-  if [[ $PULUMI_BIN_DIR != "$BIN" && -x $PULUMI_BIN_DIR/pulumi-language-python ]]; then
-    log "pulumi-language-python next to the existing pulumi: used as is"
-    return 0
-  fi
-  local module pkg sdkdir
-  if version_le "$PYHOST_VERSION" "$LAST_EMBEDDED_PYTHON_HOST"; then
+# build_python_host VERSION: language host (+ shims) of that release into $BIN.
+build_python_host() {
+  local ver=$1 module pkg sdkdir
+  if version_le "$ver" "$LAST_EMBEDDED_PYTHON_HOST"; then
     module=github.com/pulumi/pulumi/sdk/v3
     pkg=github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python
   else
     module=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
     pkg=$module
   fi
-  if [[ $PYHOST_VERSION != "$PULUMI_VERSION" ]]; then
-    log "WARNING: Python language host v$PYHOST_VERSION with pulumi CLI v$PULUMI_VERSION (mixed versions)"
-  fi
-  if build_go_binary pulumi-language-python "$module" "$PYHOST_VERSION" "$pkg" \
-       "$BIN/pulumi-language-python" \
-       github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "v$PYHOST_VERSION"; then
-    # The exec shim ships in sdk/v3 (python/cmd/pulumi-language-python-exec) in
-    # the versions that use it; the host looks for it next to its binary.
-    if [[ ! -x $BIN/pulumi-language-python-exec ]] || ! grep -qx "$PYHOST_VERSION" "$BIN/.shims-version" 2>/dev/null; then
-      if sdkdir=$(go_mod_download "github.com/pulumi/pulumi/sdk/v3@v$PYHOST_VERSION"); then
-        copy_python_shims "$sdkdir" "$BIN"
-        printf '%s\n' "$PYHOST_VERSION" >"$BIN/.shims-version"
-        log "python shims from sdk/v3@v$PYHOST_VERSION: $(cd "$BIN" && ls pulumi-language-python-exec pulumi-resource-pulumi-python pulumi-analyzer-policy-python 2>/dev/null | tr '\n' ' ')"
-      fi
-    fi
-  else
-    MISSING+=("pulumi-language-python v$PYHOST_VERSION")
+  build_go_binary pulumi-language-python "$module" "$ver" "$pkg" \
+    "$BIN/pulumi-language-python" \
+    github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "v$ver" || return 1
+  # The exec shim (and the dynamic-provider / policy shims) ship in sdk/v3 at
+  # python/cmd/pulumi-language-python-exec and python/dist/; the host looks for
+  # them next to its binary.
+  if ! grep -qx "$ver" "$BIN/.shims-version" 2>/dev/null; then
+    sdkdir=$(go_mod_download "github.com/pulumi/pulumi/sdk/v3@v$ver") || return 1
+    rm -f "$BIN/pulumi-language-python-exec" "$BIN/pulumi-resource-pulumi-python" "$BIN/pulumi-analyzer-policy-python"
+    copy_python_shims "$sdkdir" "$BIN"
+    printf '%s\n' "$ver" >"$BIN/.shims-version"
+    log "python shims from sdk/v3@v$ver: $(cd "$BIN" && ls pulumi-language-python-exec pulumi-resource-pulumi-python pulumi-analyzer-policy-python 2>/dev/null | tr '\n' ' ')"
   fi
 }
 
+ensure_python_host() {
+  if [[ $PULUMI_BIN_DIR != "$BIN" && -x $PULUMI_BIN_DIR/pulumi-language-python ]]; then
+    log "pulumi-language-python next to the existing pulumi: used as is"
+    return 0
+  fi
+  if [[ $PYHOST_VERSION != "$PULUMI_VERSION" ]]; then
+    log "WARNING: Python language host v$PYHOST_VERSION with pulumi CLI v$PULUMI_VERSION (mixed versions, as requested)"
+  fi
+  if build_python_host "$PYHOST_VERSION"; then
+    PYHOST_USED=$PYHOST_VERSION
+    return 0
+  fi
+  # The host of this release cannot be had (from v3.80.0 on it is its own Go
+  # module, which the proxy here refuses). Unless a host version was asked for
+  # explicitly, fall back to the newest host that can be built. It works with
+  # newer CLIs for preview/up/destroy, but a newer CLI passes Pulumi.yaml's
+  # runtime options (virtualenv, toolchain) over RPC, which this host ignores:
+  # put the project's virtualenv first on PATH (activate it) instead.
+  if [[ $PYHOST_EXPLICIT == 0 ]] && ! version_le "$PYHOST_VERSION" "$LAST_EMBEDDED_PYTHON_HOST"; then
+    log "WARNING: pulumi-language-python v$PYHOST_VERSION is not obtainable; falling back to v$LAST_EMBEDDED_PYTHON_HOST" \
+        "(Pulumi.yaml runtime options are then ignored: activate the virtualenv before running pulumi)"
+    if build_python_host "$LAST_EMBEDDED_PYTHON_HOST"; then
+      PYHOST_USED=$LAST_EMBEDDED_PYTHON_HOST
+      return 0
+    fi
+  fi
+  MISSING+=("pulumi-language-python v$PYHOST_VERSION")
+}
+
 # ---------------------------------------------------------------- providers
-# ensure_provider NAME VERSION MAJOR
+# ensure_provider NAME VERSION (module major version taken from VERSION)
 ensure_provider() {
   local name=$1 version=$2 major=v${2%%.*}
   local pdir="$PULUMI_HOME_DIR/plugins/resource-$name-v$version"
@@ -337,6 +367,10 @@ if [[ -x $PULUMI_BIN_DIR/pulumi ]]; then
   log "pulumi version: $(PULUMI_HOME=$PULUMI_HOME_DIR PULUMI_SKIP_UPDATE_CHECK=true "$PULUMI_BIN_DIR/pulumi" version 2>&1)"
 fi
 
+if [[ -n $PYHOST_USED && $PYHOST_USED != "$PULUMI_VERSION" ]]; then
+  log "NOTE: python language host is v$PYHOST_USED (CLI v$PULUMI_VERSION): activate the project's virtualenv" \
+      "before running pulumi; Pulumi.yaml runtime options (virtualenv, toolchain) are not seen by this host"
+fi
 if [[ ${#MISSING[@]} -gt 0 ]]; then
   log "NOT AVAILABLE (see messages above and $REFUSED_DIR/):"
   for m in "${MISSING[@]}"; do log "  - $m"; done
