@@ -106,7 +106,9 @@ def deploy(config: PlatformConfig, secrets: dict[str, str],
             component = MicroService(name, service_args, opts=service_opts)
         outputs[name] = component.outputs
         # Observability (ServiceMonitor, PrometheusRule, dashboard) once the service exists.
-        ObservabilityBundle(name, ObservabilityBundleArgs(name=name, spec=spec, settings=platform.observability),
+        ObservabilityBundle(name, ObservabilityBundleArgs(
+            name=name, spec=spec, settings=platform.observability,
+            mesh_tls=platform.mesh.provider == "istio" and platform.mesh.mtls == "STRICT"),
                             opts=pulumi.ResourceOptions.merge(service_opts,
                                                               pulumi.ResourceOptions(depends_on=[component])))
     return {

@@ -22,6 +22,7 @@ class ObservabilityBundleArgs:
     name: str
     spec: ServiceSpec
     settings: ObservabilitySettings
+    mesh_tls: bool = False
 
 
 class ObservabilityBundle(pulumi.ComponentResource):
@@ -34,7 +35,8 @@ class ObservabilityBundle(pulumi.ComponentResource):
         self.service_monitor = self.prometheus_rule = self.dashboard = None
 
         if settings.service_monitors and observability.service_monitor.enabled:
-            body = observability_specs.service_monitor(service, self.namespace, spec, settings.monitor_labels)
+            body = observability_specs.service_monitor(service, self.namespace, spec, settings.monitor_labels,
+                                                       args.mesh_tls)
             self.service_monitor = k8s.apiextensions.CustomResource(
                 f"{name}-service-monitor", api_version=observability_specs.API_VERSION, kind="ServiceMonitor",
                 metadata=body["metadata"], spec=body["spec"], opts=pulumi.ResourceOptions(parent=self))

@@ -369,8 +369,9 @@ def test_service_overrides_reach_the_rendered_objects():
     })
     monitors, rules, maps = (by_name(result, kind) for kind in ("ServiceMonitor", "PrometheusRule", "ConfigMap"))
     endpoint = monitors["user-service-monitor"]["spec"]["endpoints"][0]
-    assert endpoint == {"port": "metrics", "path": "/metrics", "interval": "15s", "scrapeTimeout": "10s",
-                        "scheme": "http"}
+    # Production runs Istio with STRICT mTLS: Prometheus scrapes with the mesh certificates.
+    assert {key: value for key, value in endpoint.items() if key != "tlsConfig"} == {
+        "port": "metrics", "path": "/metrics", "interval": "15s", "scrapeTimeout": "10s", "scheme": "https"}
     assert "metrics" in {port["name"] for port in by_name(result, "Service")["user-service"]["spec"]["ports"]}
     alerts = {rule["alert"]: rule for rule in rules["user-service-alerts"]["spec"]["groups"][0]["rules"]}
     assert 'http_requests_total{namespace="micropay-user",service="user-service",status_code=~"5.."}' in \

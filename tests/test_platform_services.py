@@ -160,3 +160,13 @@ def test_daily_backups_of_stateful_namespaces(stack, enabled):
         assert schedule["spec"]["template"]["ttl"] == "720h0m0s"
         assert schedule["spec"]["template"]["includedNamespaces"] == [
             "micropay-audit", "micropay-balance", "micropay-infra", "micropay-payment", "micropay-transaction"]
+
+
+@pytest.mark.parametrize("stack,scheme", [("production", "https"), ("staging", "http")])
+def test_prometheus_scrapes_strict_mtls_workloads_with_mesh_certificates(stack, scheme):
+    for monitor in objects(stack, "ServiceMonitor"):
+        endpoint = monitor["spec"]["endpoints"][0]
+        assert endpoint["scheme"] == scheme
+        assert ("tlsConfig" in endpoint) is (scheme == "https")
+        if scheme == "https":
+            assert endpoint["tlsConfig"]["caFile"] == "/etc/prom-certs/root-cert.pem"
