@@ -201,17 +201,26 @@ STANDARD_ALERTS = (
 )
 
 
-def standard_expressions(service_name: str, namespace: str, service: ServiceSpec) -> dict[str, str]:
-    """The PromQL of each standard alert, by suffix. Dashboards reuse the same selectors."""
-    metrics = service.observability.metrics
-    limits = service.observability.alerts.thresholds
-    # cAdvisor and kube-state-metrics series carry namespace/pod/container; the main container is
-    # named after the service. Series scraped by the ServiceMonitor carry namespace/service.
+def _series(service_name: str, namespace: str):
+    """The label matchers of one service's series, and a selector builder for scraped metrics.
+
+    cAdvisor and kube-state-metrics series carry namespace/pod/container (the main container is
+    named after the service); series scraped by the ServiceMonitor carry namespace/service.
+    """
     container = {"namespace": namespace, "container": service_name}
     target = {"namespace": namespace, "service": service_name}
 
     def app(metric: str, *extra: Matcher) -> str:
         return merge_matchers(metric, [*((key, "=", value) for key, value in target.items()), *extra])
+
+    return container, target, app
+
+
+def standard_expressions(service_name: str, namespace: str, service: ServiceSpec) -> dict[str, str]:
+    """The PromQL of each standard alert, by suffix. Dashboards reuse the same selectors."""
+    metrics = service.observability.metrics
+    limits = service.observability.alerts.thresholds
+    container, target, app = _series(service_name, namespace)
 
     def limit(resource: str) -> str:
         return merge_matchers("kube_pod_container_resource_limits", {**container, "resource": resource})
@@ -339,11 +348,7 @@ def dashboard_model(service_name: str, namespace: str, service: ServiceSpec) -> 
     """The Grafana dashboard of one service, with the same metric names as its alerts."""
     metrics = service.observability.metrics
     limits = service.observability.alerts.thresholds
-    target = {"namespace": namespace, "service": service_name}
-    container = {"namespace": namespace, "container": service_name}
-
-    def app(metric: str, *extra: Matcher) -> str:
-        return merge_matchers(metric, [*((key, "=", value) for key, value in target.items()), *extra])
+    container, target, app = _series(service_name, namespace)
 
     def resource(metric: str, kind: str) -> str:
         return f"sum({merge_matchers(metric, {**container, 'resource': kind})})"

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from conftest import find, objects
+from conftest import find
 from platform_config.loader import ConfigError
 from platform_config.stack import stack_file_config
 from tools.render import diff_manifests, render_config

@@ -203,7 +203,7 @@ def test_planning_secrets_must_be_supplied(value):
     with pytest.raises(ConfigError) as caught:
         load(STACK, settings, secrets)
     assert "micropay-platform:planning-jwt-secret-key" in str(caught.value)
-    assert f"pulumi config set --secret planning-jwt-secret-key" in str(caught.value)
+    assert "pulumi config set --secret planning-jwt-secret-key" in str(caught.value)
 
 
 # --- user-service (seed 004) -------------------------------------------------------------------

@@ -5,7 +5,7 @@ import re
 
 import yaml
 
-from conftest import STACKS, find, objects, rendered
+from conftest import STACKS, objects, rendered
 from invariants import check_workloads
 
 

@@ -1,0 +1,23 @@
+"""The benchmark script keeps working (a tiny run; `make bench` does the real one)."""
+
+from benchmarks.run import register_bare, run, synthetic_catalog
+from tools.render import render_stack
+
+
+def test_small_benchmark_run_produces_every_section():
+    text = run(sizes=(3, 6), repeats=1, stacks=["example-service"], engine=False)
+    assert "| example-service |" in text
+    assert "| 3 |" in text and "| 6 |" in text
+    assert "components ÷ bare" in text
+    assert "production evaluation" not in text  # only measured when the production stack is in the run
+
+
+def test_bare_registration_registers_every_object():
+    manifests = render_stack("example-service").manifests
+    assert register_bare(manifests) == len(manifests)
+
+
+def test_synthetic_catalog_shape():
+    catalog = synthetic_catalog(25)
+    assert len(catalog["services"]) == 25
+    assert len({service["namespace"] for service in catalog["services"].values()}) == 10
