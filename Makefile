@@ -56,4 +56,4 @@ docs: python
 	$(PY) -m tools.config_reference
 
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache .venv-checkov

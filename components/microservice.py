@@ -59,7 +59,8 @@ class MicroService(pulumi.ComponentResource):
             service_account=service_account_name(service),
             config_map=config_map,
             config_checksum=workload_specs.checksum(
-                object_specs.config_map_data(spec), [secret.model_dump() for secret in spec.secrets]),
+                object_specs.config_map_data(spec), [secret.model_dump() for secret in spec.secrets],
+                [helper.config_files for helper in [*spec.sidecars, *spec.init_containers]]),
             env=env,
             extra_annotations=mesh_specs.pod_annotations(args.platform.mesh),
         )
@@ -130,7 +131,7 @@ class MicroService(pulumi.ComponentResource):
     def _identity(self):
         spec, service = self._args.spec, self._args.name
         account = self._k8s(k8s.core.v1.ServiceAccount, "service-account", service_account_name(service),
-                            automount_service_account_token=spec.api_access)
+                            automount_service_account_token=False)
         if spec.api_access:
             self._k8s(k8s.rbac.v1.Role, "role", f"{service}-role", rules=object_specs.role(spec.rbac)["rules"])
             binding = object_specs.role_binding(f"{service}-role", service_account_name(service), self.namespace)
@@ -139,10 +140,15 @@ class MicroService(pulumi.ComponentResource):
         return account
 
     def _config_map(self) -> str | None:
-        data = object_specs.config_map_data(self._args.spec)
+        spec, service = self._args.spec, self._args.name
+        for helper in [*spec.sidecars, *spec.init_containers]:
+            if helper.config_files:
+                self._k8s(k8s.core.v1.ConfigMap, f"config-{helper.name}",
+                          workload_specs.helper_config_map(service, helper), data=dict(helper.config_files))
+        data = object_specs.config_map_data(spec)
         if not data:
             return None
-        object_name = f"{self._args.name}-config"
+        object_name = f"{service}-config"
         self._k8s(k8s.core.v1.ConfigMap, "config", object_name, data=data)
         return object_name
 

@@ -111,7 +111,8 @@ PLACEHOLDER = re.compile(r"\$\{(?:(?P<kind>address|host):(?P<target>[a-z0-9-]+)|
 
 
 def _substitute_placeholders(stack: str, document: dict) -> None:
-    """Fill ${environment}, ${address:NAME} and ${host:NAME} in env, configFiles and configData."""
+    """Fill ${environment}, ${address:NAME} and ${host:NAME} in env, configFiles and configData
+    (the service's and its sidecars' and init containers')."""
     services = document["services"]
     endpoints = document["endpoints"]
     environment = (document.get("platform") or {}).get("environment", "")
@@ -127,19 +128,28 @@ def _substitute_placeholders(stack: str, document: dict) -> None:
             return host, endpoint.get("port")
         return None
 
+    def sections(service_name: str, spec: dict):
+        """(key path, mapping) of every place placeholders may appear in one service."""
+        for section in ("env", "configFiles", "configData"):
+            yield f"services.{service_name}.{section}", spec.get(section)
+        for group in ("sidecars", "initContainers"):
+            for index, helper in enumerate(spec.get(group) or []):
+                if isinstance(helper, dict):
+                    for section in ("env", "configFiles"):
+                        yield f"services.{service_name}.{group}.{index}.{section}", helper.get(section)
+
     problems = []
     for service_name, spec in services.items():
         if not isinstance(spec, dict):
             continue
-        for section in ("env", "configFiles", "configData"):
-            values = spec.get(section)
+        for path, values in sections(service_name, spec):
             if not isinstance(values, dict):
                 continue
             for key, text in values.items():
                 if not isinstance(text, str):
                     continue
 
-                def fill(match: re.Match, where=f"services.{service_name}.{section}.{key}") -> str:
+                def fill(match: re.Match, where=f"{path}.{key}") -> str:
                     if match.group("word"):
                         return environment
                     found = address(match.group("target"))

@@ -282,8 +282,18 @@ class IngressRoute(Model):
     rate_limit_rps: int | None = Field(default=None, ge=1)
 
 
+class HelperProbes(Model):
+    startup: Probe | None = None
+    liveness: Probe
+    readiness: Probe
+
+
 class Container(Model):
-    """A sidecar or init container that runs beside the service's own container."""
+    """A sidecar or init container that runs beside the service's own container.
+
+    ``mounts`` maps a writable path of the service (``writablePaths``) to where this container
+    sees it; ``configFiles`` become a ConfigMap of its own, mounted at ``configMountPath``.
+    """
 
     name: str
     image: str
@@ -293,8 +303,19 @@ class Container(Model):
     env: dict[str, str] = {}
     resources: Resources
     mounts: dict[str, str] = {}
+    ports: dict[str, int] = {}
+    probes: HelperProbes | None = None
+    config_files: dict[str, str] = {}
+    config_mount_path: str | None = None
 
     _name = field_validator("name")(lambda value: _dns_label(value))
+    _tag = field_validator("tag")(lambda value: _pinned(value))
+
+    @model_validator(mode="after")
+    def _config_needs_a_path(self) -> "Container":
+        if self.config_files and not self.config_mount_path:
+            raise ValueError(f"container '{self.name}' has configFiles but no configMountPath")
+        return self
 
 
 class RbacRule(Model):
@@ -503,6 +524,9 @@ class ServiceSpec(Model):
     init_containers: list[Container] = []
     anti_affinity: Literal["preferred", "required", "none"] = "preferred"
     session_affinity_timeout_seconds: int | None = Field(default=None, ge=1, le=86400)
+    # Scanner findings this service accepts on purpose: check ID -> reason (rendered as
+    # `checkov.io/skip` annotations on its Deployments, so the exception is visible in review).
+    scanner_exceptions: dict[str, str] = {}
     blue_green: BlueGreen | None = None
     canary: Canary = Canary()
     pod_annotations: dict[str, str] = {}
@@ -547,6 +571,16 @@ class ServiceSpec(Model):
                     "for a claim that a database in the namespace uses"
                 )
         return self
+
+    @field_validator("scanner_exceptions")
+    @classmethod
+    def _reasoned(cls, value: dict[str, str]) -> dict[str, str]:
+        for check, reason in value.items():
+            if not re.match(r"^CKV2?_K8S_\d+$", check):
+                raise ValueError(f"'{check}' is not a checkov Kubernetes check ID (CKV_K8S_<n>)")
+            if len(reason.strip()) < 20:
+                raise ValueError(f"scannerExceptions.{check}: give the reason for the exception in a sentence")
+        return value
 
     @model_validator(mode="after")
     def _delivery(self) -> "ServiceSpec":

@@ -15,6 +15,11 @@ from platform_config.models import Container, PlatformSettings, Probe, ServiceSp
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi"}
 TMP_VOLUME_PREFIX = "writable"
 CONFIG_VOLUME = "config"
+API_TOKEN_VOLUME = "kube-api-access"
+API_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+API_TOKEN_SECONDS = 3600
+# Always re-check the registry: a tag can be re-pushed, and it proves the pod may still pull it.
+PULL_POLICY = "Always"
 
 
 @dataclass(frozen=True)
@@ -121,10 +126,12 @@ def main_container(name: str, service: ServiceSpec, track: Track, env: list[dict
         mounts.append({"name": CONFIG_VOLUME, "mountPath": service.config_mount_path, "readOnly": True})
     mounts += [{"name": claim, "mountPath": spec.mount_path}
                for claim, spec in service.claims.items() if spec.mount_path]
+    if service.api_access:
+        mounts.append({"name": API_TOKEN_VOLUME, "mountPath": API_TOKEN_PATH, "readOnly": True})
     container = {
         "name": name,
         "image": f"{service.image}:{track.tag}",
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": PULL_POLICY,
         "ports": container_ports(service),
         "env": env,
         "resources": service.resources.as_dict(),
@@ -141,17 +148,23 @@ def main_container(name: str, service: ServiceSpec, track: Track, env: list[dict
     return container
 
 
+def helper_config_map(service_name: str, container: Container) -> str:
+    return f"{service_name}-{container.name}-config"
+
+
 def helper_container(spec: Container, service: ServiceSpec) -> dict:
     """A sidecar or init container, held to the same restricted profile as the service."""
     writable = {path: writable_volume_name(index) for index, path in enumerate(service.writable_paths)}
+    mounts = [{"name": writable[path], "mountPath": mount_at} for path, mount_at in spec.mounts.items()]
+    if spec.config_files:
+        mounts.append({"name": f"{spec.name}-config", "mountPath": spec.config_mount_path, "readOnly": True})
     container = {
         "name": spec.name,
         "image": f"{spec.image}:{spec.tag}",
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": PULL_POLICY,
         "resources": spec.resources.as_dict(),
         "securityContext": restricted_container_security(),
-        "volumeMounts": [{"name": writable[path], "mountPath": mount_at}
-                         for path, mount_at in spec.mounts.items()],
+        "volumeMounts": mounts,
     }
     if spec.command:
         container["command"] = list(spec.command)
@@ -159,16 +172,38 @@ def helper_container(spec: Container, service: ServiceSpec) -> dict:
         container["args"] = list(spec.args)
     if spec.env:
         container["env"] = env_list(spec.env, {})
+    if spec.ports:
+        container["ports"] = [{"name": name, "containerPort": port, "protocol": "TCP"}
+                              for name, port in spec.ports.items()]
+    if spec.probes:
+        if spec.probes.startup:
+            container["startupProbe"] = probe(spec.probes.startup)
+        container["livenessProbe"] = probe(spec.probes.liveness)
+        container["readinessProbe"] = probe(spec.probes.readiness)
     return container
 
 
-def volumes(service: ServiceSpec, config_map: str | None) -> list[dict]:
+def api_token_volume() -> dict:
+    """The service account token, short-lived and bound to the pod, for the main container only."""
+    return {"name": API_TOKEN_VOLUME, "projected": {"defaultMode": 0o444, "sources": [
+        {"serviceAccountToken": {"path": "token", "expirationSeconds": API_TOKEN_SECONDS}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1",
+                                                                      "fieldPath": "metadata.namespace"}}]}},
+    ]}}
+
+
+def volumes(name: str, service: ServiceSpec, config_map: str | None) -> list[dict]:
     result = [{"name": writable_volume_name(index), "emptyDir": {"sizeLimit": "1Gi"}}
               for index, _ in enumerate(service.writable_paths)]
     if service.config_files and config_map:
         result.append({"name": CONFIG_VOLUME, "configMap": {"name": config_map}})
     result += [{"name": claim, "persistentVolumeClaim": {"claimName": claim}}
                for claim, spec in service.claims.items() if spec.mount_path]
+    result += [{"name": f"{helper.name}-config", "configMap": {"name": helper_config_map(name, helper)}}
+               for helper in [*service.sidecars, *service.init_containers] if helper.config_files]
+    if service.api_access:
+        result.append(api_token_volume())
     return result
 
 
@@ -198,6 +233,12 @@ def scrape_annotations(service: ServiceSpec) -> dict[str, str]:
     }
 
 
+def scanner_annotations(service: ServiceSpec) -> dict[str, str]:
+    """checkov's in-manifest suppressions, one per accepted finding, with its reason."""
+    return {f"checkov.io/skip{index}": f"{check}={reason}"
+            for index, (check, reason) in enumerate(sorted(service.scanner_exceptions.items()), start=1)}
+
+
 @dataclass(frozen=True)
 class PodInputs:
     """What the pod template needs besides the service spec itself."""
@@ -220,13 +261,15 @@ def deployment(name: str, service: ServiceSpec, track: Track, platform: Platform
     }
     pod_spec = {
         "serviceAccountName": pod.service_account,
-        "automountServiceAccountToken": service.api_access,
+        # Never the legacy token in every container: API access gets a projected, expiring token
+        # mounted into the main container only (see api_token_volume).
+        "automountServiceAccountToken": False,
         "securityContext": pod_security(service),
         "terminationGracePeriodSeconds": service.lifecycle.termination_grace_period_seconds,
         "enableServiceLinks": False,
         "containers": [main_container(name, service, track, pod.env, pod.config_map)]
                       + [helper_container(sidecar, service) for sidecar in service.sidecars],
-        "volumes": volumes(service, pod.config_map),
+        "volumes": volumes(name, service, pod.config_map),
         **scheduling(name, service, platform),
     }
     if service.init_containers:
@@ -244,6 +287,7 @@ def deployment(name: str, service: ServiceSpec, track: Track, platform: Platform
     if track.replicas is not None:
         spec["replicas"] = track.replicas
     metadata = {"name": track.deployment_name, "labels": pod_labels(name, service, track)}
-    if track.annotations:
-        metadata["annotations"] = dict(track.annotations)
+    annotations = {**track.annotations, **scanner_annotations(service)}
+    if annotations:
+        metadata["annotations"] = annotations
     return {"metadata": metadata, "spec": spec}

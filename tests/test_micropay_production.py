@@ -136,7 +136,10 @@ def test_payment_config_secret_and_claim():
 
 def test_payment_rbac_is_least_privilege():
     role = find(STACK, "Role", "payment-service-role", "micropay-payment")
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list"]}]
+    # The seed's get/list on configmaps and secrets, with secrets narrowed to the service's own.
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": ["payment-service-secrets"]}]
     binding = find(STACK, "RoleBinding", "payment-service-rolebinding", "micropay-payment")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "payment-service-sa",
                                     "namespace": "micropay-payment"}]

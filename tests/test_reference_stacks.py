@@ -166,7 +166,12 @@ def test_planning_pod_sidecar_init_probes_and_security():
     assert main["securityContext"]["readOnlyRootFilesystem"] is True
     mounts = {mount["mountPath"] for mount in main["volumeMounts"]}
     assert {"/tmp", "/app/logs", "/app/cache"} <= mounts
-    assert {mount["mountPath"] for mount in shipper["volumeMounts"]} == {"/app/logs"}
+    assert {mount["mountPath"] for mount in shipper["volumeMounts"]} == {"/app/logs", "/fluent-bit/etc"}
+    assert shipper["livenessProbe"]["httpGet"] == {"path": "/api/v1/health", "port": "health", "scheme": "HTTP"}
+    assert shipper["readinessProbe"]["httpGet"]["path"] == "/api/v1/uptime"
+    shipper_config = find(STACK, "ConfigMap", "financial-planning-api-log-shipper-config")["data"]["fluent-bit.conf"]
+    assert "Health_Check  On" in shipper_config
+    assert "Host          log-collector.logging.svc.cluster.local" in shipper_config
 
 
 def test_planning_mesh_security_and_canary():
@@ -230,7 +235,9 @@ def test_user_service_figures():
     assert any("user-service" in warning for warning in rendered("user-service").warnings)
     assert find("user-service", "PodDisruptionBudget", "user-service-pdb")["spec"]["minAvailable"] == 2
     role = find("user-service", "Role", "user-service-role")
-    assert role["rules"][0]["resources"] == ["configmaps", "secrets", "pods"]
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps", "pods"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": ["microservices-secrets"]}]
     config = find("user-service", "ConfigMap", "user-service-config")["data"]
     assert config["REDIS_KEY_PREFIX"] == "user-service:" and config["LOG_FORMAT"] == "json"
     assert main["envFrom"] == [{"configMapRef": {"name": "user-service-config"}}]

@@ -66,12 +66,26 @@ def test_each_namespace_has_quota_limits_and_dns(stack):
         assert ("NetworkPolicy", "allow-dns-egress") in kinds
 
 
-def test_service_accounts_mount_tokens_only_with_api_access(stack):
+def test_service_account_tokens_only_where_the_service_calls_the_api(stack):
+    """No pod automounts a token; services granted a Role get a short-lived projected one in the main container."""
     roles = {(role["metadata"]["namespace"], role["metadata"]["name"]) for role in objects(stack, "Role")}
+    for account in objects(stack, "ServiceAccount"):
+        assert account["automountServiceAccountToken"] is False
     for deployment in objects(stack, "Deployment"):
         pod = deployment["spec"]["template"]["spec"]
         granted = (deployment["metadata"]["namespace"], f"{deployment['metadata']['labels']['app']}-role") in roles
-        assert pod["automountServiceAccountToken"] is granted
+        assert pod["automountServiceAccountToken"] is False
+        token_volumes = [volume for volume in pod["volumes"] if volume["name"] == "kube-api-access"]
+        assert bool(token_volumes) is granted, deployment["metadata"]["name"]
+        main, *helpers = pod["containers"] + pod.get("initContainers", [])
+        mounted = [mount for mount in main["volumeMounts"] if mount["name"] == "kube-api-access"]
+        assert bool(mounted) is granted
+        assert not [mount for helper in helpers for mount in helper.get("volumeMounts", [])
+                    if mount["name"] == "kube-api-access"]
+        if granted:
+            sources = token_volumes[0]["projected"]["sources"]
+            assert sources[0]["serviceAccountToken"]["expirationSeconds"] == 3600
+            assert mounted[0]["readOnly"] is True
 
 
 def test_config_change_rolls_pods():
