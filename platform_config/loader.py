@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+# libyaml's parser when PyYAML was built with it: the catalogs of large platforms parse ~10x faster.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 from pydantic import BaseModel, ValidationError
 
 from .merge import deep_merge
@@ -56,7 +59,7 @@ def _load_catalog(stack: str, reference: str, root: Path) -> dict:
         raise ConfigError(stack, [(f"{PROJECT}:catalog", f"catalog file '{reference}' not found; "
                                    f"name a file under catalogs/, e.g. catalogs/micropay.yaml")])
     try:
-        catalog = yaml.safe_load(path.read_text()) or {}
+        catalog = yaml.load(path.read_text(), Loader=YAML_LOADER) or {}
     except yaml.YAMLError as error:
         raise ConfigError(stack, [(f"{PROJECT}:catalog", f"{reference} is not valid YAML: {error}")]) from None
     if not isinstance(catalog, dict):

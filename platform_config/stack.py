@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .loader import PROJECT, PROJECT_ROOT, STACK_KEYS
+from .loader import PROJECT, PROJECT_ROOT, STACK_KEYS, YAML_LOADER
 
 SECURE_PLACEHOLDER = "<secure-value-from-stack-file>"
 
@@ -55,7 +55,7 @@ def stack_file_config(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, 
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
                        for p in root.glob("Pulumi.*.yaml"))
         raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(known)}")
-    document = yaml.safe_load(path.read_text()) or {}
+    document = yaml.load(path.read_text(), Loader=YAML_LOADER) or {}
     flat, secure_keys = {}, set()
     for full_key, value in (document.get("config") or {}).items():
         if isinstance(value, dict) and set(value) == {"secure"}:
