@@ -6,7 +6,7 @@ import pulumi
 
 from platform_config.loader import PROJECT_ROOT, ConfigError
 from platform_config.stack import runtime_config
-from platform_program import deploy, kubernetes_provider, load
+from platform_program import deploy, kubernetes_provider, load, pause_garbage_collection
 
 stack = pulumi.get_stack()
 settings, secrets = runtime_config()
@@ -16,6 +16,7 @@ except ConfigError as error:
     # RunError prints the message alone: a config mistake is not a crash, so no traceback.
     raise pulumi.RunError(str(error)) from None
 
+pause_garbage_collection()
 provider = kubernetes_provider(config, PROJECT_ROOT / "build" / "pulumi-render" / stack,
                                os.environ.get("KUBECONFIG"))
 for key, value in deploy(config, secrets, pulumi.ResourceOptions(providers=[provider])).items():

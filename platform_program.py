@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import difflib
+import gc
 from pathlib import Path
 
 import pulumi
@@ -25,6 +26,29 @@ from specs import mesh as mesh_specs
 from specs import observability as observability_specs
 from specs.delivery import plan_for
 from specs import traffic
+
+
+def pause_garbage_collection() -> bool:
+    """Keep Python's cyclic garbage collector out of resource registration.
+
+    Registering resources allocates millions of short-lived objects, and each full collection
+    walks a heap that grows with every registered resource, so evaluation time grows faster than
+    the catalog: 1,000 services took 72 s with the collector and 28 s without (825 MB peak;
+    benchmarks/profiling.md). What exists already (imports) is frozen out of collections. The
+    program's process ends when the engine is done with it; the renderer resumes collection.
+    Returns False when collection was already paused (by a caller), so nesting is harmless.
+    """
+    if not gc.isenabled():
+        return False
+    gc.freeze()
+    gc.disable()
+    return True
+
+
+def resume_garbage_collection(paused: bool = True) -> None:
+    if paused:
+        gc.enable()
+        gc.unfreeze()
 
 
 def load(stack: str, settings: dict, secrets: dict[str, str], root: Path = PROJECT_ROOT) -> PlatformConfig:

@@ -8,6 +8,7 @@ component cannot change what another one reads.
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -783,6 +784,15 @@ class PlatformConfig(Model):
     endpoints: dict[str, Endpoint] = {}
     peers: dict[str, Peer] = {}
     services: dict[str, ServiceSpec]
+
+    @cached_property
+    def dependents(self) -> dict[str, frozenset[str]]:
+        """service -> the services that list it under dependencies (computed once, not per service)."""
+        index: dict[str, set[str]] = {}
+        for name, service in self.services.items():
+            for dependency in service.dependencies:
+                index.setdefault(dependency, set()).add(name)
+        return {name: frozenset(callers) for name, callers in index.items()}
 
     @field_validator("services", "namespaces")
     @classmethod

@@ -48,7 +48,7 @@ def callers(config: PlatformConfig, name: str) -> list[Party]:
     """Every party allowed to open connections to the service's own port, sorted by name."""
     service = config.services[name]
     named = set(service.callers)
-    named |= {other for other, spec in config.services.items() if name in spec.dependencies}
+    named |= config.dependents.get(name, frozenset())
     if service.ingress and config.platform.ingress_from:
         named.add("ingress-controller")
     parties = []

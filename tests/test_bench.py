@@ -21,3 +21,22 @@ def test_synthetic_catalog_shape():
     catalog = synthetic_catalog(25)
     assert len(catalog["services"]) == 25
     assert len({service["namespace"] for service in catalog["services"].values()}) == 10
+
+
+def test_rendering_pauses_the_garbage_collector_only_while_registering(monkeypatch):
+    import gc
+
+    import platform_program
+    from tools.render import render_stack as render
+
+    states = []
+    real_deploy = platform_program.deploy
+
+    def recording_deploy(*args, **kwargs):
+        states.append(gc.isenabled())
+        return real_deploy(*args, **kwargs)
+
+    monkeypatch.setattr(platform_program, "deploy", recording_deploy)
+    render("example-service")
+    assert states == [False]
+    assert gc.isenabled() and gc.get_freeze_count() == 0

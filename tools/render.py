@@ -135,9 +135,17 @@ class RenderResult:
     options: dict[str, dict[str, bool]]
 
 
-def render_config(stack: str, settings: dict, secrets: dict[str, str]) -> RenderResult:
-    """Run load + deploy under mocks for already-read config."""
-    from platform_program import deploy, load
+@dataclass
+class Evaluation:
+    mocks: RecordingMocks
+    monitor: RecordingMonitor
+    outputs: dict
+    warnings: list[str]
+
+
+def evaluate(stack: str, settings: dict, secrets: dict[str, str]) -> Evaluation:
+    """Run the program (load + deploy) under mocks until every registration has completed."""
+    from platform_program import deploy, load, pause_garbage_collection, resume_garbage_collection
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -149,6 +157,7 @@ def render_config(stack: str, settings: dict, secrets: dict[str, str]) -> Render
     monitor = RecordingMonitor(mocks)
     pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=monitor)
     config = load(stack, settings, secrets)
+    paused = pause_garbage_collection()
     try:
         exported = pulumi.Output.from_input(deploy(config, secrets))
         loop.run_until_complete(wait_for_rpcs())
@@ -156,11 +165,18 @@ def render_config(stack: str, settings: dict, secrets: dict[str, str]) -> Render
     finally:
         loop.close()
         asyncio.set_event_loop(None)
-    manifests = [manifest for typ, _, inputs in mocks.registered
+        resume_garbage_collection(paused)
+    return Evaluation(mocks, monitor, outputs, warnings.messages)
+
+
+def render_config(stack: str, settings: dict, secrets: dict[str, str]) -> RenderResult:
+    """Evaluate the program for already-read config and turn its registrations into manifests."""
+    run = evaluate(stack, settings, secrets)
+    manifests = [manifest for typ, _, inputs in run.mocks.registered
                  if (manifest := to_manifest(typ, inputs)) is not None]
     manifests.sort(key=sort_key)
-    return RenderResult(manifests, outputs, warnings.messages, len(mocks.registered), mocks.registered,
-                        monitor.options)
+    return RenderResult(manifests, run.outputs, run.warnings, len(run.mocks.registered), run.mocks.registered,
+                        run.monitor.options)
 
 
 def render_stack(stack: str) -> RenderResult:
