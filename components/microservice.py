@@ -50,14 +50,13 @@ class MicroService(pulumi.ComponentResource):
         self.namespace = spec.namespace
 
         self.service_account = self._identity()
-        config_map = self._config_map_name = self._config_map()
-        secret_refs = self._secrets()
+        self._config_map_name = self._config_map()
+        self._secret_refs = self._secrets()
         self._claims()
-        self._secret_refs = secret_refs
         env = self._env(spec.tag, spec)
         pod = workload_specs.PodInputs(
             service_account=service_account_name(service),
-            config_map=config_map,
+            config_map=self._config_map_name,
             config_checksum=workload_specs.checksum(
                 object_specs.config_map_data(spec), [secret.model_dump() for secret in spec.secrets],
                 [helper.config_files for helper in [*spec.sidecars, *spec.init_containers]]),

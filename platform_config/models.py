@@ -563,6 +563,10 @@ class ServiceSpec(Model):
             for resource in set(low) & set(high):
                 if quantity_value(low[resource]) > quantity_value(high[resource]):
                     raise ValueError(f"verticalAutoscaling.minAllowed.{resource} is above maxAllowed.{resource}")
+        unknown = sorted(key for key in self.config_env.values() if key not in self.config_data)
+        if unknown:
+            raise ValueError(f"configEnv reads {', '.join(unknown)}, which configData does not define: "
+                             "add the keys to configData or drop them from configEnv")
         most_replicas = self.autoscaling.max_replicas if self.autoscaling.enabled else self.replicas
         for claim_name, claim in self.claims.items():
             if claim.mount_path and claim.access_mode.startswith("ReadWriteOnce") and most_replicas > 1:

@@ -89,6 +89,8 @@ CASES = [
      "valid dictionary"),
     ("rwo-claim-mounted-by-many", with_service("payment-service", claims={"payment-db-pvc": {
         "mountPath": "/data"}}), {}, "services.payment-service", "mounted by up to"),
+    ("config-env-without-data", with_service("user-service", configEnv={"LEVEL": "log-level"}), {},
+     "services.user-service", "configData does not define"),
     ("autoscaling-without-metrics", with_service("user-service", autoscaling={
         "cpuUtilization": None, "memoryUtilization": None}), {}, "services.user-service.autoscaling",
      "at least one metric"),
