@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import difflib
 import gc
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from components.microservice import MicroService, MicroServiceArgs
 from components.observability_bundle import ObservabilityBundle, ObservabilityBundleArgs
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError, check_provided_secrets,
-                                    load_platform_config, provided_secret_keys)
+                                    load_platform_config, provided_secret_keys, suggest)
 from platform_config.models import PlatformConfig
 from specs import mesh as mesh_specs
 from specs import observability as observability_specs
@@ -59,9 +58,7 @@ def load(stack: str, settings: dict, secrets: dict[str, str], root: Path = PROJE
     if unknown:
         vocabulary = [*STACK_KEYS, *wanted]
         raise ConfigError(stack, [
-            (f"{PROJECT}:{key}", "unknown key; " + (
-                f"did you mean '{close[0]}'?" if (close := difflib.get_close_matches(key, vocabulary, n=1))
-                else "remove it with `pulumi config rm " + key + "`"))
+            (f"{PROJECT}:{key}", "unknown key; " + suggest(key, vocabulary, f"remove it with `pulumi config rm {key}`"))
             for key in unknown])
     check_provided_secrets(config, secrets)
     preflight(config)

@@ -46,9 +46,8 @@ def _unknown_keys(stack: str, where: str, data: dict, allowed: tuple[str, ...]) 
     problems = []
     for key in data:
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
-            problems.append((f"{where}{key}", f"unknown key; {hint}"))
+            problems.append((f"{where}{key}", "unknown key; "
+                             + suggest(key, allowed, f"allowed keys: {', '.join(allowed)}")))
     if problems:
         raise ConfigError(stack, problems)
 
@@ -87,8 +86,7 @@ def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> 
     stack_services = _mapping(stack, f"{PROJECT}:services", raw.get("services"))
     for name in stack_services:
         if name not in catalog_services:
-            close = difflib.get_close_matches(name, list(catalog_services), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "add the service to the catalog first"
+            hint = suggest(name, catalog_services, "add the service to the catalog first")
             raise ConfigError(stack, [(f"services.{name}", f"not a service of catalog {raw['catalog']}; {hint}")])
     catalog_defaults = _mapping(stack, "catalog.defaults", catalog.get("defaults"))
     stack_defaults = _mapping(stack, f"{PROJECT}:defaults", raw.get("defaults"))
@@ -157,10 +155,9 @@ def _substitute_placeholders(stack: str, document: dict) -> None:
                         return environment
                     found = address(match.group("target"))
                     if found is None:
-                        known = [*services, *endpoints]
-                        close = difflib.get_close_matches(match.group("target"), known, n=1)
                         problems.append((where, f"{match.group(0)} names no service or endpoint; "
-                                         + (f"did you mean '{close[0]}'?" if close else "declare it first")))
+                                         + suggest(match.group("target"), [*services, *endpoints],
+                                                   "declare it first")))
                         return match.group(0)
                     host, port = found
                     return host if match.group("kind") == "host" else f"{host}:{port}"
@@ -210,8 +207,7 @@ def _describe(error: dict) -> tuple[str, str]:
     key = ".".join(str(part) for part in location) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(str(location[-1]), _known_keys(location), n=1)
-        message = "unknown key; " + (f"did you mean '{close[0]}'?" if close else "remove it")
+        message = "unknown key; " + suggest(str(location[-1]), _known_keys(location), "remove it")
     elif error["type"] == "missing":
         message = "required key is missing; add it to the catalog or the stack config"
     elif error["type"] == "literal_error":
@@ -233,9 +229,12 @@ def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_R
     return config
 
 
-def _suggest(word: str, known) -> str:
+def suggest(word: str, known, otherwise: str | None = None) -> str:
+    """'did you mean X?' for the closest known name; else `otherwise` (by default, the known names)."""
     close = difflib.get_close_matches(word, list(known), n=1)
-    return f"did you mean '{close[0]}'?" if close else f"known names: {', '.join(sorted(known))}"
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return otherwise if otherwise is not None else f"known names: {', '.join(sorted(known))}"
 
 
 def reference_problems(config: PlatformConfig) -> list[tuple[str, str]]:
@@ -248,11 +247,11 @@ def reference_problems(config: PlatformConfig) -> list[tuple[str, str]]:
         for caller in service.callers:
             if caller not in config.services and caller not in config.peers:
                 problems.append((f"services.{name}.callers", f"'{caller}' is neither a service nor a peer; "
-                                 + _suggest(caller, [*config.services, *config.peers])))
+                                 + suggest(caller, [*config.services, *config.peers])))
         for dependency in service.dependencies:
             if dependency not in config.services and dependency not in config.endpoints:
                 problems.append((f"services.{name}.dependencies", f"'{dependency}' is neither a service nor an "
-                                 "endpoint; " + _suggest(dependency, [*config.services, *config.endpoints])))
+                                 "endpoint; " + suggest(dependency, [*config.services, *config.endpoints])))
         if service.delivery == "canary" and config.platform.mesh.provider != "istio":
             problems.append((f"services.{name}.delivery", "canary delivery splits traffic with Istio, but "
                              f"platform.mesh.provider is '{config.platform.mesh.provider}': set it to istio, "
@@ -268,7 +267,7 @@ def reference_problems(config: PlatformConfig) -> list[tuple[str, str]]:
                 if claim.storage_class not in config.platform.storage_classes:
                     problems.append((f"services.{name}.claims.{claim_name}.storageClass",
                                      f"'{claim.storage_class}' is not under platform.storageClasses; "
-                                     + _suggest(claim.storage_class, config.platform.storage_classes)))
+                                     + suggest(claim.storage_class, config.platform.storage_classes)))
     jwt = config.platform.mesh.jwt
     if jwt:
         if config.platform.mesh.provider != "istio":
@@ -276,11 +275,11 @@ def reference_problems(config: PlatformConfig) -> list[tuple[str, str]]:
         for service_name in jwt.services:
             if service_name not in config.services:
                 problems.append(("platform.mesh.jwt.services", f"'{service_name}' is not a service; "
-                                 + _suggest(service_name, config.services)))
+                                 + suggest(service_name, config.services)))
     tracing = config.platform.observability.tracing
     if tracing and tracing.collector and tracing.collector not in config.endpoints:
         problems.append(("platform.observability.tracing.collector", f"'{tracing.collector}' is not an endpoint; "
-                         + _suggest(tracing.collector, config.endpoints)))
+                         + suggest(tracing.collector, config.endpoints)))
     return problems
 
 
