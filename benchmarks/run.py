@@ -28,15 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import asyncio  # noqa: E402
 
 import pulumi_kubernetes as k8s  # noqa: E402
-from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
-from pulumi.runtime.stack import wait_for_rpcs  # noqa: E402
 
 from platform_config.stack import stack_file_config  # noqa: E402
 from platform_program import pause_garbage_collection, resume_garbage_collection  # noqa: E402
-from tools.render import RecordingMocks, evaluate, render_config  # noqa: E402
+from tools.render import RecordingMocks, evaluate, render_config, run_under_mocks  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results.md"
 STACKS = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in ROOT.glob("Pulumi.*.yaml"))
@@ -122,12 +119,8 @@ SNAKE = {"stringData": "string_data", "roleRef": "role_ref", "automountServiceAc
 
 def register_bare(manifests: list[dict]) -> int:
     """Register the manifests as plain pulumi_kubernetes resources under mocks; returns the count."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    mocks = RecordingMocks()
-    pulumi_mocks.set_mocks(mocks, project="bare", stack="bench", preview=False)
-    paused = pause_garbage_collection()  # as the program does, so the comparison is like for like
-    try:
+
+    def program() -> None:
         for index, manifest in enumerate(manifests):
             fields = {SNAKE.get(key, key): value for key, value in manifest.items()
                       if key not in ("apiVersion", "kind")}
@@ -137,11 +130,10 @@ def register_bare(manifests: list[dict]) -> int:
                                                  kind=manifest["kind"], **fields)
             else:
                 resource_type(f"r{index}", **fields)
-        loop.run_until_complete(wait_for_rpcs())
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
-        resume_garbage_collection(paused)
+
+    mocks = RecordingMocks()
+    # The same runner as the program's (garbage collection paused alike), so the comparison is fair.
+    run_under_mocks(mocks, "bare", "bench", program)
     return len(mocks.registered)
 
 

@@ -143,29 +143,37 @@ class Evaluation:
     warnings: list[str]
 
 
-def evaluate(stack: str, settings: dict, secrets: dict[str, str]) -> Evaluation:
-    """Run the program (load + deploy) under mocks until every registration has completed."""
-    from platform_program import deploy, load, pause_garbage_collection, resume_garbage_collection
+def run_under_mocks(mocks: RecordingMocks, project: str, stack: str, program, **mock_options):
+    """Run `program` under Pulumi mocks until every registration has completed; return its
+    result with outputs resolved. Garbage collection is paused meanwhile, as under the engine."""
+    from platform_program import pause_garbage_collection, resume_garbage_collection
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, **mock_options)
+    paused = pause_garbage_collection()
+    try:
+        result = pulumi.Output.from_input(program())
+        loop.run_until_complete(wait_for_rpcs())
+        return loop.run_until_complete(result.future())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+        resume_garbage_collection(paused)
+
+
+def evaluate(stack: str, settings: dict, secrets: dict[str, str]) -> Evaluation:
+    """Run the program (load + deploy) under mocks until every registration has completed."""
+    from platform_program import deploy, load
+
     mocks = RecordingMocks()
     warnings = WarningCollector()
     logger = logging.getLogger(f"micropay.render.{stack}")
     logger.propagate = False
     logger.handlers = [warnings]
     monitor = RecordingMonitor(mocks)
-    pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=monitor)
-    config = load(stack, settings, secrets)
-    paused = pause_garbage_collection()
-    try:
-        exported = pulumi.Output.from_input(deploy(config, secrets))
-        loop.run_until_complete(wait_for_rpcs())
-        outputs = loop.run_until_complete(exported.future())
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
-        resume_garbage_collection(paused)
+    outputs = run_under_mocks(mocks, PROJECT, stack, lambda: deploy(load(stack, settings, secrets), secrets),
+                              logger=logger, monitor=monitor)
     return Evaluation(mocks, monitor, outputs, warnings.messages)
 
 
