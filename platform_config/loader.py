@@ -15,14 +15,11 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-# libyaml's parser when PyYAML was built with it: the catalogs of large platforms parse ~10x faster.
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 from pydantic import BaseModel, ValidationError
 
 from .merge import deep_merge
 from .models import PlatformConfig, ServiceSpec
+from .yaml_source import YamlProblem, load_yaml
 
 PROJECT = "micropay-platform"
 STACK_KEYS = ("catalog", "platform", "cluster", "defaults", "services", "namespaces", "endpoints", "peers")
@@ -52,18 +49,35 @@ def _unknown_keys(stack: str, where: str, data: dict, allowed: tuple[str, ...]) 
         raise ConfigError(stack, problems)
 
 
-def _load_catalog(stack: str, reference: str, root: Path) -> dict:
+def _load_catalog(stack: str, reference: Any, root: Path) -> dict:
+    key = f"{PROJECT}:catalog"
+    if not isinstance(reference, str) or not reference.strip():
+        raise ConfigError(stack, [(key, f"expected a file path such as catalogs/micropay.yaml (got {reference!r})")])
     path = (root / reference).resolve()
+    if not path.is_relative_to(root.resolve()):
+        # The catalog decides what is deployed: it is reviewed and versioned with the stack, so it
+        # must live in this repository.
+        raise ConfigError(stack, [(key, f"'{reference}' is outside the project; keep the catalog in this "
+                                   "repository, e.g. catalogs/<system>.yaml")])
+    if path.is_dir():
+        raise ConfigError(stack, [(key, f"'{reference}' is a directory; name the catalog file in it, e.g. "
+                                   f"{Path(reference) / 'micropay.yaml'}")])
     if not path.is_file():
-        raise ConfigError(stack, [(f"{PROJECT}:catalog", f"catalog file '{reference}' not found; "
+        raise ConfigError(stack, [(key, f"catalog file '{reference}' not found; "
                                    f"name a file under catalogs/, e.g. catalogs/micropay.yaml")])
     try:
-        catalog = yaml.load(path.read_text(), Loader=YAML_LOADER) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(stack, [(f"{PROJECT}:catalog", f"{reference} is not valid YAML: {error}")]) from None
+        catalog = load_yaml(path.read_text()) or {}
+    except YamlProblem as problem:
+        where = f"{reference}:{problem.line}" if problem.line else reference
+        raise ConfigError(stack, [(where, f"{problem.message}; {problem.fix}")]) from None
     if not isinstance(catalog, dict):
-        raise ConfigError(stack, [(f"{PROJECT}:catalog", f"{reference} must hold a mapping")])
+        raise ConfigError(stack, [(key, f"{reference} must hold a mapping with services, namespaces, ...")])
     _unknown_keys(stack, f"catalog({reference}).", catalog, CATALOG_KEYS)
+    if not catalog.get("services"):
+        # An empty catalog would make `pulumi up` delete every workload the stack has.
+        raise ConfigError(stack, [(f"catalog({reference}).services", "the catalog declares no services, so the "
+                                   "stack would delete every workload it deployed; add services, or run "
+                                   "`pulumi destroy` if removing everything is what you want")])
     return catalog
 
 
@@ -212,6 +226,9 @@ def _describe(error: dict) -> tuple[str, str]:
         message = "required key is missing; add it to the catalog or the stack config"
     elif error["type"] == "literal_error":
         message = f"{message} (got {error.get('input')!r})"
+    elif error["type"] == "string_type" and isinstance(error.get("input"), (int, float)):
+        message = (f"{message} (got the number {error['input']!r}): YAML reads an unquoted 1.10 as the number "
+                   f"1.1; write the value in quotes")
     elif error["type"] in ("int_parsing", "int_type", "bool_parsing", "string_type", "dict_type", "list_type"):
         message = f"{message} (got {error.get('input')!r})"
     return key, message
@@ -299,8 +316,9 @@ def default_config_key(service: str, key: str) -> str:
     return f"{service}-{key}".lower().replace("_", "-")
 
 
-def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None]) -> None:
-    """Refuse unset or placeholder secrets before anything is registered. Values are never echoed."""
+def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None],
+                           plain: frozenset[str] = frozenset()) -> None:
+    """Refuse unset, placeholder or plain-text secrets before anything is registered. Values are never echoed."""
     problems = []
     for config_key, owner in provided_secret_keys(config).items():
         value = values.get(config_key)
@@ -308,6 +326,10 @@ def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None]
             problems.append((f"{PROJECT}:{config_key}",
                              f"required secret for {owner} is not set; run "
                              f"`pulumi config set --secret {config_key} <value>` on stack '{config.stack}'"))
+        elif config_key in plain:
+            problems.append((f"{PROJECT}:{config_key}",
+                             f"secret for {owner} is written in plain text in Pulumi.{config.stack}.yaml; store it "
+                             f"encrypted with `pulumi config set --secret {config_key} <value>`"))
         elif value.strip().lower() in PLACEHOLDER_SECRETS:
             problems.append((f"{PROJECT}:{config_key}",
                              f"secret for {owner} still holds a placeholder; set the real value with "
