@@ -157,3 +157,24 @@ def test_yaml_problem_names_line_message_and_fix():
     with pytest.raises(YamlProblem) as caught:
         load_yaml("a:\n  b: [1, 2\n")
     assert caught.value.line == 3 and "not valid YAML" in caught.value.message
+
+
+def test_a_refusal_prints_the_message_alone():
+    """No asyncio noise ("Task was destroyed but it is pending") before or after the message."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent("""
+        from platform_config.loader import ConfigError
+        from platform_config.stack import stack_file_config
+        from tools.render import render_config
+        settings, secrets, _ = stack_file_config("development")
+        settings["defaults"]["replcas"] = 2
+        try:
+            render_config("development", settings, secrets)
+        except ConfigError as error:
+            print(error)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stderr == ""
+    assert result.stdout.startswith("stack 'development': invalid configuration (12 problems)\n")

@@ -164,17 +164,18 @@ def run_under_mocks(mocks: RecordingMocks, project: str, stack: str, program, **
 
 def evaluate(stack: str, settings: dict, secrets: dict[str, str],
              plain_secrets: frozenset[str] = frozenset()) -> Evaluation:
-    """Run the program (load + deploy) under mocks until every registration has completed."""
+    """Validate (load), then run the program (deploy) under mocks until every registration has completed.
+    A ConfigError is raised before the mocks start, so a refusal leaves no pending registration behind."""
     from platform_program import deploy, load
 
+    config = load(stack, settings, secrets, plain_secrets)
     mocks = RecordingMocks()
     warnings = WarningCollector()
     logger = logging.getLogger(f"micropay.render.{stack}")
     logger.propagate = False
     logger.handlers = [warnings]
     monitor = RecordingMonitor(mocks)
-    outputs = run_under_mocks(mocks, PROJECT, stack, lambda: deploy(load(stack, settings, secrets, plain_secrets), secrets),
-                              logger=logger, monitor=monitor)
+    outputs = run_under_mocks(mocks, PROJECT, stack, lambda: deploy(config, secrets), logger=logger, monitor=monitor)
     return Evaluation(mocks, monitor, outputs, warnings.messages)
 
 
