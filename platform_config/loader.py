@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,43 @@ def _mapping(stack: str, key: str, value: Any) -> dict:
     return value
 
 
-def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> dict:
+def _has_path(document: Any, path: tuple) -> bool:
+    for part in path:
+        if isinstance(document, dict) and part in document:
+            document = document[part]
+        elif isinstance(document, list) and isinstance(part, int) and part < len(document):
+            document = document[part]
+        else:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class ServiceLayers:
+    """The documents a service's settings are merged from, to name a key where it was written."""
+
+    catalog: str
+    stack_services: dict
+    stack_defaults: dict
+    catalog_services: dict
+    catalog_defaults: dict
+
+    def written_key(self, location: tuple) -> str:
+        """`services.X.k` (stack), `defaults.k` (stack), or the catalog file and its key path: the
+        highest layer that sets the key, so a mistake in `defaults` is one problem, not one per service."""
+        dotted = ".".join(str(part) for part in location)
+        if len(location) < 3 or location[0] != "services":
+            return dotted
+        name, rest = location[1], location[2:]
+        for where, layer in ((f"services.{name}", self.stack_services.get(name)), ("defaults", self.stack_defaults),
+                             (f"{self.catalog}: services.{name}", self.catalog_services.get(name)),
+                             (f"{self.catalog}: defaults", self.catalog_defaults)):
+            if _has_path(layer, rest):
+                return ".".join([where, *(str(part) for part in rest)])
+        return dotted
+
+
+def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> tuple[dict, ServiceLayers]:
     """Merge the catalog and the stack overrides into one document for PlatformConfig."""
     _unknown_keys(stack, f"{PROJECT}:", raw, STACK_KEYS)
     if "catalog" not in raw:
@@ -119,7 +156,7 @@ def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> 
         "services": services,
     }
     _substitute_placeholders(stack, document)
-    return document
+    return document, ServiceLayers(raw["catalog"], stack_services, stack_defaults, catalog_services, catalog_defaults)
 
 
 PLACEHOLDER = re.compile(r"\$\{(?:(?P<kind>address|host):(?P<target>[a-z0-9-]+)|(?P<word>environment))\}")
@@ -216,9 +253,9 @@ def _known_keys(location: tuple) -> list[str]:
     return keys
 
 
-def _describe(error: dict) -> tuple[str, str]:
+def _describe(error: dict, layers: ServiceLayers) -> tuple[str, str]:
     location = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
-    key = ".".join(str(part) for part in location) or "(top level)"
+    key = layers.written_key(location) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "unknown key; " + suggest(str(location[-1]), _known_keys(location), "remove it")
@@ -235,11 +272,12 @@ def _describe(error: dict) -> tuple[str, str]:
 
 
 def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> PlatformConfig:
-    document = merge_layers(stack, raw, root)
+    document, layers = merge_layers(stack, raw, root)
     try:
         config = PlatformConfig.model_validate(document)
     except ValidationError as error:
-        raise ConfigError(stack, [_describe(item) for item in error.errors()]) from None
+        # dict.fromkeys: one problem once, however many services inherit it.
+        raise ConfigError(stack, list(dict.fromkeys(_describe(item, layers) for item in error.errors()))) from None
     problems = reference_problems(config)
     if problems:
         raise ConfigError(stack, problems)

@@ -177,4 +177,16 @@ def test_a_refusal_prints_the_message_alone():
     """)
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.stderr == ""
-    assert result.stdout.startswith("stack 'development': invalid configuration (12 problems)\n")
+    assert result.stdout.startswith("stack 'development': invalid configuration (1 problem)\n")
+
+
+def test_a_mistake_in_stack_defaults_is_one_problem_named_where_it_was_written(project):
+    assert problems(project, DEVELOPMENT.replace("    replicas: 1\n", "    replcas: 1\n")) == [
+        ("defaults.replcas", "unknown key; did you mean 'replicas'?")]
+
+
+def test_a_mistake_in_the_catalog_names_the_catalog_file_and_its_key_path(project):
+    catalog = project / "catalogs" / "micropay.yaml"
+    catalog.write_text(catalog.read_text().replace("\n  user-service:\n", "\n  user-service:\n    replcas: 2\n", 1))
+    assert problems(project, DEVELOPMENT) == [
+        ("catalogs/micropay.yaml: services.user-service.replcas", "unknown key; did you mean 'replicas'?")]
