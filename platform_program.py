@@ -21,6 +21,7 @@ from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError, check_provided_secrets,
                                     load_platform_config, provided_secret_keys, suggest)
 from platform_config.models import PlatformConfig
+from platform_config.rules import config_problems
 from specs import mesh as mesh_specs
 from specs import observability as observability_specs
 from specs.delivery import plan_for
@@ -55,6 +56,9 @@ def load(stack: str, settings: dict, secrets: dict[str, str], plain_secrets: fro
     """Validate everything, or raise ConfigError, before a single resource is registered.
     ``plain_secrets``: the secret values the stack stores in plain text rather than encrypted."""
     config = load_platform_config(stack, settings, root)
+    problems = config_problems(config)
+    if problems:
+        raise ConfigError(stack, [problem.as_pair() for problem in problems])
     wanted = provided_secret_keys(config)
     unknown = sorted(set(secrets) - set(wanted))
     if unknown:

@@ -25,7 +25,9 @@ from .yaml_source import YamlProblem, load_yaml
 PROJECT = "micropay-platform"
 STACK_KEYS = ("catalog", "platform", "cluster", "defaults", "services", "namespaces", "endpoints", "peers")
 CATALOG_KEYS = ("namespaces", "endpoints", "peers", "defaults", "services")
-PLACEHOLDER_SECRETS = {"change_me", "changeme", "todo", "placeholder", "your_secure_password", "secret", "password"}
+# Compared with the value's letters and digits only, lower-cased: REPLACE_ME, <password> and "change me" all match.
+PLACEHOLDER_SECRETS = {"changeme", "changeit", "replaceme", "todo", "tbd", "fixme", "placeholder", "example",
+                       "yoursecurepassword", "secret", "password", "dummy", "none", "null", "xxx", "xxxx", "xxxxxxxx"}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -368,7 +370,7 @@ def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None]
             problems.append((f"{PROJECT}:{config_key}",
                              f"secret for {owner} is written in plain text in Pulumi.{config.stack}.yaml; store it "
                              f"encrypted with `pulumi config set --secret {config_key} <value>`"))
-        elif value.strip().lower() in PLACEHOLDER_SECRETS:
+        elif not value.strip() or re.sub(r"[^a-z0-9]", "", value.lower()) in PLACEHOLDER_SECRETS:
             problems.append((f"{PROJECT}:{config_key}",
                              f"secret for {owner} still holds a placeholder; set the real value with "
                              f"`pulumi config set --secret {config_key} <value>`"))

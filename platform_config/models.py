@@ -25,7 +25,10 @@ PROBE_PATH = re.compile(r"^/[^\s]*$")
 
 
 def _without_cleared(value: Any) -> Any:
-    """`null` clears an inherited entry of a name -> text map (an env var, a label), as the layering promises."""
+    """`null` clears an inherited entry of a name -> text map (an env var, a label), or the whole map,
+    as the layering promises."""
+    if value is None:
+        return {}
     if isinstance(value, dict):
         return {key: item for key, item in value.items() if item is not None}
     return value

@@ -190,3 +190,15 @@ def test_a_mistake_in_the_catalog_names_the_catalog_file_and_its_key_path(projec
     catalog.write_text(catalog.read_text().replace("\n  user-service:\n", "\n  user-service:\n    replcas: 2\n", 1))
     assert problems(project, DEVELOPMENT) == [
         ("catalogs/micropay.yaml: services.user-service.replcas", "unknown key; did you mean 'replicas'?")]
+
+
+@pytest.mark.parametrize("value", ["REPLACE_ME", "TODO", "<password>", "   ", "\t", "change me", "xxxxxxxx", "Fix-Me"])
+def test_placeholder_and_blank_secret_values_are_refused_without_echoing_them(value):
+    settings, secrets, _ = stack_file_config("planning-production")
+    secrets = {key: "kT9#vQ2$wL8!pZ4&" for key in secrets} | {"planning-database-password": value}
+    with pytest.raises(ConfigError) as caught:
+        load("planning-production", settings, secrets)
+    [(key, message)] = caught.value.problems
+    assert key == "micropay-platform:planning-database-password"
+    assert "still holds a placeholder" in message and "pulumi config set --secret planning-database-password" in message
+    assert value.strip() == "" or value not in message
