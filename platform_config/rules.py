@@ -17,7 +17,8 @@ from typing import Iterator
 
 from specs.workload import helper_config_map
 
-from .models import Container, PlatformConfig, ServiceSpec
+from .models import Container, PlatformConfig, ResourceAmounts, ServiceSpec
+from .quantities import parse_quantity
 
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -52,7 +53,7 @@ class Problem:
 def config_problems(config: PlatformConfig) -> list[Problem]:
     """Every problem of the whole config, in key order within each rule."""
     problems: list[Problem] = []
-    for rule in (_service_names, _labels, _ports, _environment, _config_keys, _containers, _ingress,
+    for rule in (_service_names, _labels, _quantities, _limit_ranges, _ports, _environment, _config_keys, _containers, _ingress,
                  _secret_names, _endpoints, _mesh, _backups, _prometheus_durations, _canary_routes):
         problems += rule(config)
     return problems
@@ -117,6 +118,57 @@ def _tags(name: str, service: ServiceSpec) -> Iterator[tuple[str, str]]:
             tag = getattr(service.blue_green, colour).tag
             if tag:
                 yield f"services.{name}.blueGreen.{colour}.tag", tag
+
+
+# --- quantities ------------------------------------------------------------------------------------
+
+# No container runtime starts a container with less memory than this (runc needs a few MiB itself).
+SMALLEST_MEMORY = 4 * 2**20
+
+
+def _amount_problems(key: str, amounts: ResourceAmounts) -> Iterator[Problem]:
+    for resource, text in amounts.as_dict().items():
+        value, _ = parse_quantity(text)
+        if value <= 0:
+            yield Problem(f"{key}.{resource}", f"{resource} of {text} leaves the container nothing",
+                          "give a positive amount, e.g. 100m CPU or 256Mi memory")
+        elif resource != "cpu" and value.denominator != 1:
+            yield Problem(f"{key}.{resource}", f"{text} is a fraction of a byte ('m' means milli, not mega)",
+                          f"write Mi for mebibytes, e.g. {text.removesuffix('m')}Mi")
+        elif resource == "memory" and value < SMALLEST_MEMORY:
+            yield Problem(f"{key}.{resource}", f"{text} is less than the 4Mi any container needs to start",
+                          f"write the unit, e.g. {text}Mi")
+
+
+def _quantities(config: PlatformConfig) -> Iterator[Problem]:
+    for name, service in config.services.items():
+        containers = [(f"services.{name}.resources", service.resources)]
+        for group in ("sidecars", "initContainers"):
+            helpers: list[Container] = service.sidecars if group == "sidecars" else service.init_containers
+            containers += [(f"services.{name}.{group}.{index}.resources", helper.resources)
+                           for index, helper in enumerate(helpers)]
+        for key, resources in containers:
+            yield from _amount_problems(f"{key}.requests", resources.requests)
+            yield from _amount_problems(f"{key}.limits", resources.limits)
+        for claim_name, claim in service.claims.items():
+            size, _ = parse_quantity(claim.size)
+            if size <= 0 or size.denominator != 1:
+                yield Problem(f"services.{name}.claims.{claim_name}.size", f"{claim.size} cannot size a volume",
+                              "give a whole, positive size such as 10Gi")
+
+
+def _limit_ranges(config: PlatformConfig) -> Iterator[Problem]:
+    for name, namespace in config.namespaces.items():
+        key = f"namespaces.{name}.limits"
+        defaults = namespace.limits
+        yield from _amount_problems(f"{key}.default", defaults.default)
+        yield from _amount_problems(f"{key}.defaultRequest", defaults.default_request)
+        limits, requests = defaults.default.as_dict(), defaults.default_request.as_dict()
+        for resource in sorted(set(limits) & set(requests)):
+            if parse_quantity(requests[resource])[0] > parse_quantity(limits[resource])[0]:
+                yield Problem(f"{key}.defaultRequest.{resource}", f"the default request ({requests[resource]}) is "
+                              f"above the default limit ({limits[resource]}), so the API server refuses every pod "
+                              "that relies on both", f"lower it to at most {limits[resource]}")
 
 
 # --- ports ---------------------------------------------------------------------------------------
