@@ -281,6 +281,7 @@ class IngressRoute(Model):
     path: str = "/"
     tls_secret: str | None = None
     rate_limit_rps: int | None = Field(default=None, ge=1)
+    rate_limit_rpm: int | None = Field(default=None, ge=1)
 
 
 class HelperProbes(Model):

@@ -188,6 +188,26 @@ def test_planning_mesh_security_and_canary():
     assert deny and deny[0]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
+def test_planning_is_reachable_through_an_ingress_with_tls():
+    ingress = find(STACK, "Ingress", "financial-planning-api-ingress", "financial-planning-prod")
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
+    assert annotations["nginx.ingress.kubernetes.io/limit-rpm"] == "100"
+    assert annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
+    spec = ingress["spec"]
+    assert spec["tls"] == [{"hosts": ["planning.company.com"], "secretName": "financial-planning-api-tls"}]
+    assert spec["rules"][0]["http"]["paths"][0]["backend"]["service"] == {
+        "name": "financial-planning-api", "port": {"number": 80}}
+    # The controller may reach the pods: NetworkPolicy and AuthorizationPolicy admit it (with a JWT).
+    policy = find(STACK, "NetworkPolicy", "financial-planning-api", "financial-planning-prod")["spec"]
+    assert {"namespaceSelector": {"matchLabels": {"name": "ingress-nginx"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}}} in [
+        rule["from"][0] for rule in policy["ingress"]]
+    rules = find(STACK, "AuthorizationPolicy", "financial-planning-api")["spec"]["rules"]
+    (controller,) = [rule for rule in rules if rule["from"][0]["source"].get("namespaces") == ["ingress-nginx"]]
+    assert controller["from"][0]["source"]["requestPrincipals"] == ["*"]
+
+
 def test_planning_config_and_secrets():
     config = find(STACK, "ConfigMap", "financial-planning-api-config")["data"]
     assert config == {"ENVIRONMENT": "production", "DEBUG": "false", "WORKERS": "4", "DATABASE_POOL_SIZE": "20",
