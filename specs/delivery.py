@@ -96,9 +96,14 @@ def canary_replicas(spec: ServiceSpec) -> int:
         return canary.replicas
     if canary.autoscaling is not None and canary.autoscaling.enabled:
         return canary.autoscaling.min_replicas
-    if canary.weight == 0:
+    return canary_weight_replicas(spec, canary.weight)
+
+
+def canary_weight_replicas(spec: ServiceSpec, weight: int) -> int:
+    """Canary pods that follow a weight: its share of the stable floor, rounded up, at least 1."""
+    if weight == 0:
         return 0
-    return max(1, -(-_floor(spec) * canary.weight // 100))
+    return max(1, -(-_floor(spec) * weight // 100))
 
 
 def canary_plan(name: str, spec: ServiceSpec) -> DeliveryPlan:
