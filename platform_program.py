@@ -22,6 +22,7 @@ from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigErr
                                     load_platform_config, provided_secret_keys, suggest)
 from platform_config.capacity import check_capacity
 from platform_config.models import PlatformConfig
+from platform_config.release_plan import plan_text, release_plan
 from specs import mesh as mesh_specs
 from specs import observability as observability_specs
 from specs.delivery import plan_for
@@ -143,4 +144,6 @@ def deploy(config: PlatformConfig, secrets: dict[str, str],
         "cluster": baseline.outputs,
         "namespaces": sorted(namespaces),
         "services": outputs,
+        # The release plan (`make plan`): capacity and delivery state, readable in `pulumi stack output plan`.
+        "plan": plan_text(release_plan(config)),
     }
