@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from conftest import find, objects
+from conftest import STACKS, find, objects
 from platform_config.loader import ConfigError
 from platform_config.stack import stack_file_config
 from tools.render import diff_manifests, render_config
@@ -230,6 +230,17 @@ def test_rollback_annotations_and_session_affinity():
     assert service["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": 10800}}
     assert pick(result, "DestinationRule", "api-gateway")["spec"]["trafficPolicy"]["loadBalancer"] == {
         "consistentHash": {"useSourceIp": True}}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_canary_declares_both_subsets_and_routes_the_header_first(stack):
+    for rule in objects(stack, "DestinationRule"):
+        name, namespace = rule["metadata"]["name"], rule["metadata"]["namespace"]
+        assert [subset["name"] for subset in rule["spec"]["subsets"]] == ["stable", "canary"], (stack, name)
+        http = find(stack, "VirtualService", name, namespace)["spec"]["http"]
+        has_canary = any(item["metadata"]["name"] == f"{name}-canary" for item in objects(stack, "Deployment"))
+        assert (http[0]["name"] == "canary-header") == has_canary, (stack, name)
+        assert http[-1]["name"] == "weighted"
 
 
 @pytest.mark.parametrize("stack", MICROPAY)
