@@ -37,9 +37,10 @@ render: python
 render-all: python
 	@for stack in $(STACKS); do $(PY) -m tools.render $$stack || exit 1; done
 
-# The release plan of a stack; FROM=<git ref> describes the change since that ref instead.
+# The release plan of a stack; FROM=<git ref or saved .json plan> describes the change since then
+# instead; SAVE=<file>.json keeps the plan for a later FROM.
 plan: python
-	$(PY) -m tools.plan $(STACK) $(if $(FROM),--from $(FROM))
+	$(PY) -m tools.plan $(STACK) $(if $(FROM),--from $(FROM)) $(if $(SAVE),--save $(SAVE))
 
 preview: setup
 	scripts/pulumi_stack.sh $(STACK) preview --diff

@@ -7,7 +7,8 @@ two plans, so a reviewer reads "active blue → green" instead of a field diff.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 
 from platform_config.capacity import namespace_demands, show
@@ -222,3 +223,18 @@ def describe_change(before: Plan, after: Plan) -> str:
     if not lines:
         lines = ["no change in delivery terms"]
     return "\n".join(lines) + "\n"
+
+
+def plan_to_json(plan: Plan) -> str:
+    """A plan saved for a later ``describe_change`` (``make plan SAVE=…``); figures stay exact."""
+    return json.dumps(asdict(plan), indent=1, default=str) + "\n"
+
+
+def plan_from_json(text: str) -> Plan:
+    data = json.loads(text)
+    namespaces = tuple(NamespaceState(item["name"], *({key: Fraction(value) for key, value in item[part].items()}
+                                                      for part in ("quota", "rest", "peak")))
+                       for item in data["namespaces"])
+    services = tuple(ServiceState(**{**item, "tracks": tuple(TrackState(**track) for track in item["tracks"])})
+                     for item in data["services"])
+    return Plan(data["stack"], namespaces, services)

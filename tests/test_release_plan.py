@@ -10,7 +10,7 @@ import pytest
 from conftest import STACKS, rendered
 from platform_config.loader import load_platform_config
 from platform_config.merge import deep_merge
-from platform_config.release_plan import describe_change, plan_text, release_plan
+from platform_config.release_plan import describe_change, plan_from_json, plan_text, plan_to_json, release_plan
 from platform_config.stack import stack_file_config
 from tools.plan import main as plan_main
 
@@ -41,6 +41,19 @@ def test_make_plan_prints_the_plan(capsys):
 def test_plan_from_a_git_ref_describes_no_change_for_the_same_config(capsys):
     assert plan_main(["example-service", "--from", "HEAD"]) == 0
     assert capsys.readouterr().out == "no change in delivery terms\n"
+
+
+def test_a_saved_plan_is_a_starting_point(tmp_path, capsys):
+    saved = tmp_path / "before.json"
+    assert plan_main(["production", "--save", str(saved)]) == 0
+    assert plan_from_json(saved.read_text()) == plan_of("production")
+    capsys.readouterr()
+    at_rest = plan_of("production", **{"payment-service": PAYMENT_AT_REST})
+    saved.write_text(plan_to_json(at_rest))
+    assert plan_main(["production", "--from", str(saved)]) == 0
+    assert capsys.readouterr().out == (
+        "payment-service: preview Service selects blue → green\n"
+        "payment-service: + green registry.micropay.com/payment-service:1.1.0 (3–10 pods)\n")
 
 
 # --- blue-green runbook, from rest to blue scaled down ------------------------------------------

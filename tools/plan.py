@@ -2,9 +2,11 @@
 
     python -m tools.plan production                 # capacity and delivery state (also the stack output `plan`)
     python -m tools.plan production --from main     # the change from the stack as committed at `main`
+    python -m tools.plan production --save before.json && … && python -m tools.plan production --from before.json
 
-With ``--from`` the stack file and catalogs are read as they were at that ref (through
-``git archive``) and evaluated with today's program, so only the configuration differs.
+With ``--from <ref>`` the stack file and catalogs are read as they were at that ref (through
+``git archive``) and evaluated with today's program, so only the configuration differs; with
+``--from <file>.json`` the starting point is a plan saved earlier with ``--save``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from io import BytesIO
 from pathlib import Path
 
 from platform_config.loader import PROJECT_ROOT, ConfigError, load_platform_config
-from platform_config.release_plan import Plan, describe_change, plan_text, release_plan
+from platform_config.release_plan import (Plan, describe_change, plan_from_json, plan_text, plan_to_json,
+                                          release_plan)
 from platform_config.stack import stack_file_config
 
 
@@ -39,14 +42,25 @@ def plan_at_ref(stack: str, ref: str) -> Plan:
         return plan_at(stack, Path(directory))
 
 
+def starting_point(stack: str, ref: str) -> Plan:
+    saved = Path(ref)
+    if saved.suffix == ".json" and saved.is_file():
+        return plan_from_json(saved.read_text())
+    return plan_at_ref(stack, ref)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.splitlines()[0])
     parser.add_argument("stack")
-    parser.add_argument("--from", dest="ref", help="git ref whose stack config is the starting point")
+    parser.add_argument("--from", dest="ref", help="git ref whose stack config is the starting point, "
+                                                   "or a plan saved with --save (a .json file)")
+    parser.add_argument("--save", type=Path, help="also write the plan to this file, for a later --from")
     args = parser.parse_args(argv)
     try:
         after = plan_at(args.stack)
-        text = describe_change(plan_at_ref(args.stack, args.ref), after) if args.ref else plan_text(after)
+        if args.save:
+            args.save.write_text(plan_to_json(after))
+        text = describe_change(starting_point(args.stack, args.ref), after) if args.ref else plan_text(after)
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
