@@ -190,14 +190,12 @@ def test_planning_mesh_security_and_canary():
 
 def test_planning_is_reachable_through_an_ingress_with_tls():
     ingress = find(STACK, "Ingress", "financial-planning-api-ingress", "financial-planning-prod")
-    annotations = ingress["metadata"]["annotations"]
-    assert annotations["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
-    assert annotations["nginx.ingress.kubernetes.io/limit-rpm"] == "100"
-    assert annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
-    spec = ingress["spec"]
-    assert spec["tls"] == [{"hosts": ["planning.company.com"], "secretName": "financial-planning-api-tls"}]
-    assert spec["rules"][0]["http"]["paths"][0]["backend"]["service"] == {
-        "name": "financial-planning-api", "port": {"number": 80}}
+    assert ingress["metadata"]["annotations"] == {
+        "cert-manager.io/cluster-issuer": "letsencrypt-prod", "nginx.ingress.kubernetes.io/limit-rpm": "100",
+        "nginx.ingress.kubernetes.io/ssl-redirect": "true", "nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}
+    assert (ingress["spec"]["tls"], ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]) == (
+        [{"hosts": ["planning.company.com"], "secretName": "financial-planning-api-tls"}],
+        {"name": "financial-planning-api", "port": {"number": 80}})
     # The controller may reach the pods: NetworkPolicy and AuthorizationPolicy admit it (with a JWT).
     policy = find(STACK, "NetworkPolicy", "financial-planning-api", "financial-planning-prod")["spec"]
     assert {"namespaceSelector": {"matchLabels": {"name": "ingress-nginx"}},
