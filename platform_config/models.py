@@ -597,6 +597,14 @@ class ServiceSpec(Model):
             problem = self.blue_green.serving_problem()
             if problem:
                 raise ValueError(f"blueGreen: {problem}")
+        if self.blue_green is not None and self.autoscaling.enabled:
+            for colour_name in ("blue", "green"):
+                replicas = self.blue_green.colour(colour_name).replicas
+                if replicas is not None and replicas > self.autoscaling.max_replicas:
+                    raise ValueError(
+                        f"blueGreen.{colour_name}.replicas ({replicas}) is the floor of that colour's autoscaler "
+                        f"but above its autoscaling.maxReplicas ({self.autoscaling.max_replicas}): lower it or "
+                        "raise maxReplicas")
         if self.delivery != "blueGreen" and self.blue_green is not None:
             raise ValueError("blueGreen settings on a service whose delivery is not blueGreen: "
                              "set delivery: blueGreen or remove the blueGreen block")

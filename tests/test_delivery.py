@@ -102,6 +102,7 @@ def test_idle_colour_scales_down_by_config():
     ({"active": "green", "blue": {"tag": "1.0.0"}, "green": {"tag": "1.1.0", "replicas": 0}},
      "scaled to 0 replicas"),
     ({"active": "purple", "blue": {"tag": "1.0.0"}}, "'blue' or 'green'"),
+    ({"active": "blue", "blue": {"tag": "1.0.0", "replicas": 12}}, "above its autoscaling.maxReplicas (10)"),
 ])
 def test_refuses_a_colour_that_cannot_serve(blue_green, words):
     with pytest.raises(ConfigError) as caught:
