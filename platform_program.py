@@ -52,8 +52,10 @@ def resume_garbage_collection(paused: bool = True) -> None:
         gc.unfreeze()
 
 
-def load(stack: str, settings: dict, secrets: dict[str, str], root: Path = PROJECT_ROOT) -> PlatformConfig:
-    """Validate everything, or raise ConfigError, before a single resource is registered."""
+def load(stack: str, settings: dict, secrets: dict[str, str], plain_secrets: frozenset[str] = frozenset(),
+         root: Path = PROJECT_ROOT) -> PlatformConfig:
+    """Validate everything, or raise ConfigError, before a single resource is registered.
+    ``plain_secrets``: the secret values the stack stores in plain text rather than encrypted."""
     config = load_platform_config(stack, settings, root)
     wanted = provided_secret_keys(config)
     unknown = sorted(set(secrets) - set(wanted))
@@ -62,7 +64,7 @@ def load(stack: str, settings: dict, secrets: dict[str, str], root: Path = PROJE
         raise ConfigError(stack, [
             (f"{PROJECT}:{key}", "unknown key; " + suggest(key, vocabulary, f"remove it with `pulumi config rm {key}`"))
             for key in unknown])
-    check_provided_secrets(config, secrets)
+    check_provided_secrets(config, secrets, plain_secrets)
     preflight(config)
     return config
 

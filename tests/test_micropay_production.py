@@ -163,7 +163,7 @@ def test_api_gateway_ingress():
 def test_payment_network_policy_admits_the_gateway_as_one_peer():
     policy = find(STACK, "NetworkPolicy", "payment-service", "micropay-payment")
     gateway_rule = policy["spec"]["ingress"][0]
-    assert gateway_rule["from"] == [{"namespaceSelector": {"matchLabels": {"name": "micropay-core"}},
+    assert gateway_rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "micropay-core"}},
                                      "podSelector": {"matchLabels": {"app": "api-gateway"}}}]
     assert gateway_rule["ports"] == [{"protocol": "TCP", "port": 8083}]
     egress = {(rule["to"][0].get("podSelector", {}).get("matchLabels", {}).get("app"), rule["ports"][0]["port"])

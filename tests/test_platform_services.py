@@ -46,18 +46,18 @@ def test_authorization_policies_and_network_policies_agree(stack):
         for rule in network[(namespace, name)]["spec"]["ingress"]:
             peer = rule["from"][0]
             labels = peer["podSelector"]["matchLabels"]
-            peer_namespace = peer["namespaceSelector"]["matchLabels"]["name"]
+            peer_namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
             network_sources.add((peer_namespace, labels.get("app"), tuple(port["port"] for port in rule["ports"])))
         assert mesh_sources == network_sources, name
 
 
 def test_sidecars_reach_istiod_and_prometheus_reaches_merged_metrics():
     policy = find("production", "NetworkPolicy", "user-service", "micropay-user")
-    egress = {(rule["to"][0].get("namespaceSelector", {}).get("matchLabels", {}).get("name"),
+    egress = {(rule["to"][0].get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name"),
                tuple(port["port"] for port in rule["ports"])) for rule in policy["spec"]["egress"]}
     assert ("istio-system", (15012,)) in egress
     scrape = [rule for rule in policy["spec"]["ingress"]
-              if rule["from"][0]["namespaceSelector"]["matchLabels"]["name"] == "monitoring"]
+              if rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "monitoring"]
     assert [port["port"] for port in scrape[0]["ports"]] == [8081, 15020]
 
 

@@ -8,6 +8,7 @@ from conftest import find, objects, rendered
 from platform_config.loader import ConfigError
 from platform_config.stack import stack_file_config
 from platform_program import load
+from specs.network import NAMESPACE_NAME_LABEL
 from tools.render import diff_manifests
 
 
@@ -198,7 +199,7 @@ def test_planning_is_reachable_through_an_ingress_with_tls():
         {"name": "financial-planning-api", "port": {"number": 80}})
     # The controller may reach the pods: NetworkPolicy and AuthorizationPolicy admit it (with a JWT).
     policy = find(STACK, "NetworkPolicy", "financial-planning-api", "financial-planning-prod")["spec"]
-    assert {"namespaceSelector": {"matchLabels": {"name": "ingress-nginx"}},
+    assert {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: "ingress-nginx"}},
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}}} in [
         rule["from"][0] for rule in policy["ingress"]]
     rules = find(STACK, "AuthorizationPolicy", "financial-planning-api")["spec"]["rules"]
