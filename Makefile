@@ -8,7 +8,7 @@ STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 MICROPAY_CACHE ?= $(HOME)/.cache/micropay-platform
 export MICROPAY_CACHE
 
-.PHONY: setup python engine test render render-all preview up destroy remove bench docs clean
+.PHONY: setup python engine test render render-all plan preview up destroy remove bench docs clean
 
 setup: python engine
 
@@ -36,6 +36,11 @@ render: python
 
 render-all: python
 	@for stack in $(STACKS); do $(PY) -m tools.render $$stack || exit 1; done
+
+# The release plan of a stack; FROM=<git ref or saved .json plan> describes the change since then
+# instead; SAVE=<file>.json keeps the plan for a later FROM.
+plan: python
+	$(PY) -m tools.plan $(STACK) $(if $(FROM),--from $(FROM)) $(if $(SAVE),--save $(SAVE))
 
 preview: setup
 	scripts/pulumi_stack.sh $(STACK) preview --diff

@@ -295,6 +295,7 @@ class IngressRoute(Model):
     path: str = "/"
     tls_secret: str | None = None
     rate_limit_rps: int | None = Field(default=None, ge=1)
+    rate_limit_rpm: int | None = Field(default=None, ge=1)
 
 
 class HelperProbes(Model):
@@ -477,6 +478,9 @@ class Canary(Model):
     replicas: int | None = Field(default=None, ge=0)
     header: str = "canary"
     header_value: str = "true"
+    # The weights the release goes through (seed 001: 10, 50, 100). Capacity is proven for the
+    # canary at the largest one, so a release never stalls half-way on the namespace quota.
+    steps: list[Annotated[int, Field(ge=1, le=100)]] = Field(default=[10, 50, 100], min_length=1)
     autoscaling: Autoscaling | None = None
     disruption_budget: DisruptionBudget | None = None
     annotations: StringMap = {}
@@ -607,6 +611,14 @@ class ServiceSpec(Model):
             problem = self.blue_green.serving_problem()
             if problem:
                 raise ValueError(f"blueGreen: {problem}")
+        if self.blue_green is not None and self.autoscaling.enabled:
+            for colour_name in ("blue", "green"):
+                replicas = self.blue_green.colour(colour_name).replicas
+                if replicas is not None and replicas > self.autoscaling.max_replicas:
+                    raise ValueError(
+                        f"blueGreen.{colour_name}.replicas ({replicas}) is the floor of that colour's autoscaler "
+                        f"but above its autoscaling.maxReplicas ({self.autoscaling.max_replicas}): lower it or "
+                        "raise maxReplicas")
         if self.delivery != "blueGreen" and self.blue_green is not None:
             raise ValueError("blueGreen settings on a service whose delivery is not blueGreen: "
                              "set delivery: blueGreen or remove the blueGreen block")
@@ -687,22 +699,33 @@ class NamespaceQuota(Model):
     limits_cpu: str = "40"
     limits_memory: str = "80Gi"
     persistent_volume_claims: int = Field(default=10, ge=0)
+    requests_storage: str | None = None
     services: int = Field(default=10, ge=0)
     pods: int = Field(default=20, ge=1)
 
     _canonical = field_validator("requests_cpu", "requests_memory", "limits_cpu", "limits_memory",
-                                 mode="before")(lambda value: _quantity(value))
+                                 "requests_storage", mode="before")(
+        lambda value: None if value is None else _quantity(value))
 
 
 class ContainerDefaults(Model):
+    """The namespace's LimitRange for containers: defaults, and optional bounds and ratio."""
+
     default: ResourceAmounts = ResourceAmounts(cpu="2", memory="4Gi")
     default_request: ResourceAmounts = ResourceAmounts(cpu="500m", memory="1Gi")
+    min: ResourceAmounts | None = None
+    max: ResourceAmounts | None = None
+    max_limit_request_ratio: ResourceAmounts | None = None
 
 
 class NamespaceSpec(Model):
     quota: NamespaceQuota = NamespaceQuota()
     limits: ContainerDefaults = ContainerDefaults()
     holds_state: bool = False
+    # Set (to the reason) to accept that a release step (the idle colour at the active colour's
+    # size, a canary at its largest step) needs more than the quota; the serving tracks at their
+    # autoscaler maximum must still fit. Unset, the program refuses such a stack.
+    accept_release_above_quota: str | None = Field(default=None, min_length=10)
 
 
 class Cluster(Model):

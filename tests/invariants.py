@@ -116,6 +116,13 @@ def check_workloads(manifests: list[dict]) -> list[str]:
         if not any(labels_match(service["spec"]["selector"], pod_labels)
                    for service in in_namespace("Service", namespace)) and floor > 0:
             problems.append(f"{name}: no Service selects its pods")
+    for service in by_kind.get("Service", []):
+        namespace = service["metadata"]["namespace"]
+        running = [deployment for deployment in in_namespace("Deployment", namespace)
+                   if deployment["spec"].get("replicas") != 0
+                   and labels_match(service["spec"]["selector"], deployment["spec"]["template"]["metadata"]["labels"])]
+        if not running:
+            problems.append(f"Service {namespace}/{service['metadata']['name']} selects no running pods")
     for policy in by_kind.get("NetworkPolicy", []):
         problems += check_namespace_selectors(policy)
     namespaces = {item["metadata"]["name"] for item in by_kind.get("Namespace", [])}
