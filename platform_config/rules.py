@@ -312,6 +312,10 @@ def _ingress(config: PlatformConfig) -> Iterator[Problem]:
                                              or not DNS1123_SUBDOMAIN.match(route.tls_secret)):
             yield Problem(f"{key}.tlsSecret", f"'{route.tls_secret}' is not a valid Secret name",
                           "use lower-case letters, digits, '-' and '.'")
+        if config.platform.ingress_from is None:
+            yield Problem(key, "platform.ingressFrom is null, so the service's NetworkPolicy admits no ingress "
+                          "controller and every request through this Ingress is dropped",
+                          "set platform.ingressFrom to the controller's namespace and pod labels, or remove the Ingress")
         first = routes.setdefault((route.host, route.path), name)
         if first != name:
             yield Problem(f"{key}.host", f"{route.host}{route.path} is already routed to {first}, and the "

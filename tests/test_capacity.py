@@ -133,7 +133,8 @@ def test_claims_and_storage_shortfall():
 
 def test_limit_range_max():
     (problem,) = refused("development", namespaces={"micropay-fraud": {"limits": {
-        "max": {"cpu": "400m"}, "default": {"cpu": "400m", "memory": "4Gi"}}}})
+        "max": {"cpu": "400m"}, "default": {"cpu": "400m", "memory": "4Gi"},
+        "defaultRequest": {"cpu": "100m", "memory": "1Gi"}}}})
     assert problem[0] == "services.fraud-detection-service.resources.limits.cpu"
     assert "container fraud-detection-service of fraud-detection-service limits cpu to 500m, above the LimitRange " \
            "max 400m, so its pods are refused: lower the limit to at most 400m or raise " \

@@ -137,6 +137,8 @@ CASES = [
      "relative", "'/api'"),
     ("ingress-tls-secret-invalid", DEV, "services.api-gateway.ingress.tlsSecret", "API_TLS",
      "services.api-gateway.ingress.tlsSecret", "not a valid Secret name", "lower-case"),
+    ("ingress-without-controller-peer", DEV, "platform.ingressFrom", None, "services.api-gateway.ingress",
+     "admits no ingress controller", "platform.ingressFrom"),
     ("two-ingresses-one-route", DEV, f"{US}.ingress", {"host": "api.micropay.localhost"}, f"{US}.ingress.host",
      "already routed to api-gateway", "another host or path"),
     ("two-secrets-one-name", DEV, "services.payment-service.secrets",
