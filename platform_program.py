@@ -17,6 +17,7 @@ from components.canary_istio import CanaryIstio, CanaryIstioArgs
 from components.cluster_baseline import ClusterBaseline, ClusterBaselineArgs
 from components.microservice import MicroService, MicroServiceArgs
 from components.observability_bundle import ObservabilityBundle, ObservabilityBundleArgs
+from components.provenance import with_provenance
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError, check_provided_secrets,
                                     load_platform_config, provided_secret_keys, suggest)
@@ -106,6 +107,7 @@ def kubernetes_provider(config: PlatformConfig, render_directory: Path,
 def deploy(config: PlatformConfig, secrets: dict[str, str],
            opts: pulumi.ResourceOptions | None = None) -> dict[str, object]:
     platform = config.platform
+    opts = with_provenance(opts)
     for key, message in check_capacity(config).accepted:
         pulumi.log.warn(f"{key}: {message}")
     namespaces = {

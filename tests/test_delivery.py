@@ -224,7 +224,8 @@ def test_rollback_annotations_and_session_affinity():
                                                                  "rollback.target": "stable"},
                    "trafficPolicy": {"consistentHash": "sourceIp"}}}})
     assert pick(result, "Deployment", "api-gateway-canary")["metadata"]["annotations"] == {
-        "kubernetes.io/change-cause": "1.1.0 canary 60%", "rollback.target": "stable"}
+        "kubernetes.io/change-cause": "1.1.0 canary 60%", "rollback.target": "stable",
+        "micropay.io/component": "MicroService/api-gateway"}
     assert pick(result, "Deployment", "api-gateway")["metadata"]["annotations"]["rollback.target"] == "1.0.0"
     service = pick(result, "Service", "api-gateway")["spec"]
     assert service["sessionAffinity"] == "ClientIP"

@@ -193,7 +193,8 @@ def test_planning_is_reachable_through_an_ingress_with_tls():
     ingress = find(STACK, "Ingress", "financial-planning-api-ingress", "financial-planning-prod")
     assert ingress["metadata"]["annotations"] == {
         "cert-manager.io/cluster-issuer": "letsencrypt-prod", "nginx.ingress.kubernetes.io/limit-rpm": "100",
-        "nginx.ingress.kubernetes.io/ssl-redirect": "true", "nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}
+        "nginx.ingress.kubernetes.io/ssl-redirect": "true", "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+        "micropay.io/component": "MicroService/financial-planning-api"}
     assert (ingress["spec"]["tls"], ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]) == (
         [{"hosts": ["planning.company.com"], "secretName": "financial-planning-api-tls"}],
         {"name": "financial-planning-api", "port": {"number": 80}})
