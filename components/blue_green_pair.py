@@ -17,6 +17,7 @@ from components.microservice import MicroService, MicroServiceArgs
 from specs import service_objects as object_specs
 from specs import workload as workload_specs
 from specs.delivery import blue_green_plan, preview_colour
+from specs.metadata import object_metadata
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class BlueGreenPair(pulumi.ComponentResource):
         preview_name = f"{service}-preview"
         k8s.core.v1.Service(
             f"{name}-preview-service",
-            metadata={"name": preview_name, "namespace": spec.namespace,
-                      "labels": {**workload_specs.common_labels(service, spec), "role": "preview"}},
+            metadata=object_metadata(preview_name, spec.namespace,
+                                     {**workload_specs.common_labels(service, spec), "role": "preview"}),
             spec=object_specs.service({"app": service, "version": preview_colour(spec)}, spec),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.workload]),
         )

@@ -17,6 +17,7 @@ from components.microservice import MicroService, MicroServiceArgs
 from specs import istio as istio_specs
 from specs import workload as workload_specs
 from specs.delivery import CANARY_SUBSETS, canary_plan
+from specs.metadata import object_metadata
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,7 @@ class CanaryIstio(pulumi.ComponentResource):
                                      opts=pulumi.ResourceOptions(parent=self))
         has_canary = any(track_plan.track.version == "canary" for track_plan in plan.tracks)
         host = istio_specs.service_host(service, spec.namespace)
-        metadata = {"name": service, "namespace": spec.namespace,
-                    "labels": workload_specs.common_labels(service, spec)}
+        metadata = object_metadata(service, spec.namespace, workload_specs.common_labels(service, spec))
         after_workload = pulumi.ResourceOptions(parent=self, depends_on=[self.workload])
         k8s.apiextensions.CustomResource(
             f"{name}-destination-rule", api_version="networking.istio.io/v1", kind="DestinationRule",

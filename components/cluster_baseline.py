@@ -13,8 +13,7 @@ import pulumi_kubernetes as k8s
 
 from platform_config.models import Backups, StorageClassSpec
 from specs import cluster as cluster_specs
-
-MANAGED = {"app.kubernetes.io/managed-by": "pulumi"}
+from specs.metadata import object_metadata
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class ClusterBaseline(pulumi.ComponentResource):
             for class_name, spec in sorted(args.storage_classes.items()):
                 fields = cluster_specs.storage_class(spec)
                 k8s.storage.v1.StorageClass(
-                    f"{name}-storage-class-{class_name}", metadata={"name": class_name, "labels": MANAGED},
+                    f"{name}-storage-class-{class_name}", metadata=object_metadata(class_name),
                     provisioner=fields["provisioner"], parameters=fields.get("parameters"),
                     reclaim_policy=fields["reclaimPolicy"], volume_binding_mode=fields["volumeBindingMode"],
                     allow_volume_expansion=fields["allowVolumeExpansion"], opts=pulumi.ResourceOptions(parent=self))
@@ -43,7 +42,7 @@ class ClusterBaseline(pulumi.ComponentResource):
         if args.backups.enabled and args.stateful_namespaces:
             k8s.apiextensions.CustomResource(
                 f"{name}-backup-schedule", api_version="velero.io/v1", kind="Schedule",
-                metadata={"name": args.schedule_name, "namespace": args.backups.namespace, "labels": MANAGED},
+                metadata=object_metadata(args.schedule_name, args.backups.namespace),
                 spec=cluster_specs.backup_schedule(args.backups, args.stateful_namespaces),
                 opts=pulumi.ResourceOptions(parent=self))
             schedule = args.schedule_name

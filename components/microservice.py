@@ -25,6 +25,7 @@ from specs import secrets as secret_specs
 from specs import service_objects as object_specs
 from specs import workload as workload_specs
 from specs.delivery import DeliveryPlan, TrackPlan, rolling_plan
+from specs.metadata import object_metadata
 from specs.observability import tracing_env
 from specs.traffic import Rule, service_account_name
 
@@ -115,11 +116,8 @@ class MicroService(pulumi.ComponentResource):
         return workload_specs.env_list(plain, self._secret_refs, config_refs)
 
     def _metadata(self, object_name: str, annotations: dict[str, str] | None = None) -> dict:
-        metadata = {"name": object_name, "namespace": self.namespace,
-                    "labels": workload_specs.common_labels(self._args.name, self._args.spec)}
-        if annotations:
-            metadata["annotations"] = annotations
-        return metadata
+        return object_metadata(object_name, self.namespace,
+                               workload_specs.common_labels(self._args.name, self._args.spec), annotations)
 
     def _k8s(self, resource_type, suffix: str, object_name: str, annotations: dict | None = None,
              opts: pulumi.ResourceOptions | None = None, **fields):
@@ -202,7 +200,7 @@ class MicroService(pulumi.ComponentResource):
         deployment_name = track.deployment_name
         deployment = k8s.apps.v1.Deployment(
             f"{self._prefix}-deployment-{track.version or 'main'}",
-            metadata={**body["metadata"], "namespace": self.namespace},
+            metadata=body["metadata"],
             spec=body["spec"],
             opts=pulumi.ResourceOptions(parent=self),
         )

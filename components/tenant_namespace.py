@@ -16,6 +16,7 @@ from platform_config.models import NamespaceSpec
 from specs import mesh as mesh_specs
 from specs import namespace as namespace_specs
 from specs import network as network_specs
+from specs.metadata import object_metadata
 
 
 @dataclass(frozen=True)
@@ -35,18 +36,16 @@ class TenantNamespace(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         namespace = args.name
 
-        namespace_metadata = {"name": namespace, "labels": namespace_specs.namespace_labels(namespace, args.mesh_labels)}
-        if args.mesh_annotations:
-            namespace_metadata["annotations"] = dict(args.mesh_annotations)
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=namespace_metadata,
+            metadata=object_metadata(namespace, labels=namespace_specs.namespace_labels(namespace, args.mesh_labels),
+                                     annotations=args.mesh_annotations),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace]))
 
         def metadata(object_name: str) -> dict:
-            return {"name": object_name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "pulumi"}}
+            return object_metadata(object_name, namespace)
 
         k8s.core.v1.ResourceQuota(f"{name}-quota", metadata=metadata(f"{namespace}-quota"),
                                   spec=namespace_specs.resource_quota(args.spec), opts=in_namespace)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from platform_config.models import NamespaceSpec
 
+from .metadata import app_labels
+
 POD_SECURITY_LEVEL = "restricted"
 
 
 def namespace_labels(name: str, mesh_labels: dict[str, str] | None = None) -> dict[str, str]:
     labels = {
         "name": name,
-        "app.kubernetes.io/managed-by": "pulumi",
+        **app_labels(),
         **{f"pod-security.kubernetes.io/{mode}": POD_SECURITY_LEVEL for mode in ("enforce", "audit", "warn")},
         **{f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in ("enforce", "audit", "warn")},
     }

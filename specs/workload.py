@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from platform_config.models import Container, PlatformSettings, Probe, ServiceSpec
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi"}
+from .metadata import app_labels, object_metadata
+
 TMP_VOLUME_PREFIX = "writable"
 CONFIG_VOLUME = "config"
 API_TOKEN_VOLUME = "kube-api-access"
@@ -41,16 +42,14 @@ def selector_labels(name: str, track: Track | None = None) -> dict[str, str]:
     return {"app": name, **(track.selector_extra if track else {})}
 
 
-def common_labels(name: str, service: ServiceSpec) -> dict[str, str]:
-    return {"app": name, "app.kubernetes.io/name": name, **MANAGED_BY, **service.labels}
+def common_labels(name: str, service: ServiceSpec, version: str | None = None) -> dict[str, str]:
+    """Labels of every object of a service: `app` (what selectors use), the `app.kubernetes.io/*` set
+    and the service's own labels."""
+    return {"app": name, **app_labels(name, version), **service.labels}
 
 
 def pod_labels(name: str, service: ServiceSpec, track: Track) -> dict[str, str]:
-    return {
-        **common_labels(name, service),
-        "version": track.version or track.tag,
-        "app.kubernetes.io/version": track.tag,
-    }
+    return {**common_labels(name, service, track.tag), "version": track.version or track.tag}
 
 
 def checksum(*documents) -> str:
@@ -286,8 +285,6 @@ def deployment(name: str, service: ServiceSpec, track: Track, platform: Platform
     }
     if track.replicas is not None:
         spec["replicas"] = track.replicas
-    metadata = {"name": track.deployment_name, "labels": pod_labels(name, service, track)}
-    annotations = {**track.annotations, **scanner_annotations(service)}
-    if annotations:
-        metadata["annotations"] = annotations
-    return {"metadata": metadata, "spec": spec}
+    return {"metadata": object_metadata(track.deployment_name, service.namespace, pod_labels(name, service, track),
+                                        {**track.annotations, **scanner_annotations(service)}),
+            "spec": spec}
