@@ -20,11 +20,11 @@ from components.observability_bundle import ObservabilityBundle, ObservabilityBu
 from components.provenance import with_provenance
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError, check_provided_secrets,
-                                    load_platform_config, provided_secret_keys, suggest)
+                                    load_platform_config, provided_secret_keys)
 from platform_config.capacity import check_capacity
 from platform_config.models import PlatformConfig
 from platform_config.release_plan import plan_text, release_plan
-from platform_config.rules import config_problems
+from platform_config.rules import config_problems, suggest
 from specs import mesh as mesh_specs
 from specs import observability as observability_specs
 from specs.delivery import plan_for

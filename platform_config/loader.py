@@ -9,7 +9,6 @@ clears an inherited value (e.g. ``ingress: null``).
 
 from __future__ import annotations
 
-import difflib
 import re
 import typing
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from .merge import deep_merge
 from .models import PlatformConfig, ServiceSpec
+from .rules import reference_problems, suggest
 from .yaml_source import YamlProblem, load_yaml
 
 PROJECT = "micropay-platform"
@@ -282,62 +282,8 @@ def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_R
         raise ConfigError(stack, list(dict.fromkeys(_describe(item, layers) for item in error.errors()))) from None
     problems = reference_problems(config)
     if problems:
-        raise ConfigError(stack, problems)
+        raise ConfigError(stack, [problem.as_pair() for problem in problems])
     return config
-
-
-def suggest(word: str, known, otherwise: str | None = None) -> str:
-    """'did you mean X?' for the closest known name; else `otherwise` (by default, the known names)."""
-    close = difflib.get_close_matches(word, list(known), n=1)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return otherwise if otherwise is not None else f"known names: {', '.join(sorted(known))}"
-
-
-def reference_problems(config: PlatformConfig) -> list[tuple[str, str]]:
-    """Names that point nowhere: namespaces, callers and dependencies."""
-    problems = []
-    for name, service in config.services.items():
-        if service.namespace not in config.namespaces:
-            problems.append((f"services.{name}.namespace", f"'{service.namespace}' is not declared under "
-                             f"namespaces; add it there or pick one of: {', '.join(sorted(config.namespaces))}"))
-        for caller in service.callers:
-            if caller not in config.services and caller not in config.peers:
-                problems.append((f"services.{name}.callers", f"'{caller}' is neither a service nor a peer; "
-                                 + suggest(caller, [*config.services, *config.peers])))
-        for dependency in service.dependencies:
-            if dependency not in config.services and dependency not in config.endpoints:
-                problems.append((f"services.{name}.dependencies", f"'{dependency}' is neither a service nor an "
-                                 "endpoint; " + suggest(dependency, [*config.services, *config.endpoints])))
-        if service.delivery == "canary" and config.platform.mesh.provider != "istio":
-            problems.append((f"services.{name}.delivery", "canary delivery splits traffic with Istio, but "
-                             f"platform.mesh.provider is '{config.platform.mesh.provider}': set it to istio, "
-                             "or use delivery: rolling or blueGreen"))
-        for index, secret in enumerate(service.secrets):
-            sources = {secret.source_of(key, config.platform.secret_source) for key in secret.keys.values()}
-            if "external" in sources and sources & {"generated", "provided"}:
-                problems.append((f"services.{name}.secrets.{index}", "a Secret is either fetched by the External "
-                                 "Secrets Operator or created by Pulumi: do not mix external keys with generated "
-                                 "or provided ones; split it into two secrets"))
-        if config.platform.storage_classes:
-            for claim_name, claim in service.claims.items():
-                if claim.storage_class not in config.platform.storage_classes:
-                    problems.append((f"services.{name}.claims.{claim_name}.storageClass",
-                                     f"'{claim.storage_class}' is not under platform.storageClasses; "
-                                     + suggest(claim.storage_class, config.platform.storage_classes)))
-    jwt = config.platform.mesh.jwt
-    if jwt:
-        if config.platform.mesh.provider != "istio":
-            problems.append(("platform.mesh.jwt", "JWT validation is done by Istio: set platform.mesh.provider: istio"))
-        for service_name in jwt.services:
-            if service_name not in config.services:
-                problems.append(("platform.mesh.jwt.services", f"'{service_name}' is not a service; "
-                                 + suggest(service_name, config.services)))
-    tracing = config.platform.observability.tracing
-    if tracing and tracing.collector and tracing.collector not in config.endpoints:
-        problems.append(("platform.observability.tracing.collector", f"'{tracing.collector}' is not an endpoint; "
-                         + suggest(tracing.collector, config.endpoints)))
-    return problems
 
 
 def provided_secret_keys(config: PlatformConfig) -> dict[str, str]:

@@ -9,6 +9,7 @@ Prometheus' durations).
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections import Counter
@@ -57,6 +58,68 @@ def config_problems(config: PlatformConfig) -> list[Problem]:
                  _secret_names, _endpoints, _mesh, _backups, _prometheus_durations, _canary_routes):
         problems += rule(config)
     return problems
+
+
+def suggest(word: str, known, otherwise: str | None = None) -> str:
+    """'did you mean X?' for the closest known name; else `otherwise` (by default, the known names)."""
+    close = difflib.get_close_matches(word, list(known), n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return otherwise if otherwise is not None else f"known names: {', '.join(sorted(known))}"
+
+
+# --- references: run as soon as the config is parsed --------------------------------------------
+
+def reference_problems(config: PlatformConfig) -> list[Problem]:
+    """Names that point nowhere (namespaces, callers, dependencies, storage classes, JWT services, the trace
+    collector) and features that need another one. Checked as soon as the config is parsed, before the
+    rules above: they, the capacity check and the release plan look these names up."""
+    return list(_references(config))
+
+
+def _references(config: PlatformConfig) -> Iterator[Problem]:
+    platform = config.platform
+    for name, service in config.services.items():
+        where = f"services.{name}"
+        if service.namespace not in config.namespaces:
+            yield Problem(f"{where}.namespace", f"'{service.namespace}' is not declared under namespaces",
+                          f"add it there or pick one of: {', '.join(sorted(config.namespaces))}")
+        for caller in service.callers:
+            if caller not in config.services and caller not in config.peers:
+                yield Problem(f"{where}.callers", f"'{caller}' is neither a service nor a peer",
+                              suggest(caller, [*config.services, *config.peers]))
+        for dependency in service.dependencies:
+            if dependency not in config.services and dependency not in config.endpoints:
+                yield Problem(f"{where}.dependencies", f"'{dependency}' is neither a service nor an endpoint",
+                              suggest(dependency, [*config.services, *config.endpoints]))
+        if service.delivery == "canary" and platform.mesh.provider != "istio":
+            yield Problem(f"{where}.delivery", "canary delivery splits traffic with Istio, but "
+                          f"platform.mesh.provider is '{platform.mesh.provider}'",
+                          "set it to istio, or use delivery: rolling or blueGreen")
+        for index, secret in enumerate(service.secrets):
+            sources = {secret.source_of(key, platform.secret_source) for key in secret.keys.values()}
+            if "external" in sources and sources & {"generated", "provided"}:
+                yield Problem(f"{where}.secrets.{index}", "a Secret is either fetched by the External Secrets "
+                              "Operator or created by Pulumi: do not mix external keys with generated or provided "
+                              "ones", "split it into two secrets")
+        if platform.storage_classes:
+            for claim_name, claim in service.claims.items():
+                if claim.storage_class not in platform.storage_classes:
+                    yield Problem(f"{where}.claims.{claim_name}.storageClass",
+                                  f"'{claim.storage_class}' is not under platform.storageClasses",
+                                  suggest(claim.storage_class, platform.storage_classes))
+    jwt = platform.mesh.jwt
+    if jwt:
+        if platform.mesh.provider != "istio":
+            yield Problem("platform.mesh.jwt", "JWT validation is done by Istio", "set platform.mesh.provider: istio")
+        for service_name in jwt.services:
+            if service_name not in config.services:
+                yield Problem("platform.mesh.jwt.services", f"'{service_name}' is not a service",
+                              suggest(service_name, config.services))
+    tracing = platform.observability.tracing
+    if tracing and tracing.collector and tracing.collector not in config.endpoints:
+        yield Problem("platform.observability.tracing.collector", f"'{tracing.collector}' is not an endpoint",
+                      suggest(tracing.collector, config.endpoints))
 
 
 # --- names and labels ---------------------------------------------------------------------------

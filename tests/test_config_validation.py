@@ -55,8 +55,8 @@ CASES = [
     ("latest-tag", with_service("user-service", tag="latest"), {}, "services.user-service.tag", "'latest'"),
     ("invalid-namespace-name", with_service("user-service", namespace="Micropay_User"), {},
      "services.user-service.namespace", "DNS-1123"),
-    ("undeclared-namespace", with_service("user-service", namespace="micropay-users"), {}, "services",
-     "not declared under namespaces"),
+    ("undeclared-namespace", with_service("user-service", namespace="micropay-users"), {},
+     "services.user-service.namespace", "not declared under namespaces"),
     ("unknown-service-override", with_key("services", {"usr-service": {"replicas": 1}}), {},
      "services.usr-service", "did you mean 'user-service'"),
     ("bad-delivery", with_service("user-service", delivery="bluegreen"), {}, "services.user-service.delivery",
@@ -103,7 +103,7 @@ def test_bad_config_is_rejected_with_stack_key_and_fix(settings, secrets, key, w
         load("development", settings, secrets)
     message = str(caught.value)
     assert message.startswith("stack 'development': invalid configuration")
-    assert any(problem_key.startswith(key) and words in text for problem_key, text in caught.value.problems), message
+    assert any(problem_key == key and words in text for problem_key, text in caught.value.problems), message
     assert "Traceback" not in message
 
 

@@ -178,6 +178,14 @@ CASES = [
      f"{US}.observability.serviceMonitor.scrapeTimeout", "not a Prometheus duration", "unit"),
     ("canary-header-route-to-no-pods", DEV, "services.api-gateway.canary", {"tag": "1.1.0", "replicas": 0},
      "services.api-gateway.canary.replicas", "0 pods", "at least one replica"),
+    ("caller-that-is-nothing", DEV, f"{US}.callers", ["payment-servic"], f"{US}.callers",
+     "neither a service nor a peer", "did you mean 'payment-service'"),
+    ("dependency-that-is-nothing", DEV, f"{US}.dependencies", ["postgres"], f"{US}.dependencies",
+     "neither a service nor an endpoint", "did you mean 'postgresql'"),
+    ("jwt-for-an-unknown-service", PLAN, "platform.mesh.jwt.services", ["financial-planning"],
+     "platform.mesh.jwt.services", "is not a service", "did you mean 'financial-planning-api'"),
+    ("trace-collector-that-is-not-an-endpoint", PROD, "platform.observability.tracing.collector", "otel-colector",
+     "platform.observability.tracing.collector", "is not an endpoint", "did you mean 'otel-collector'"),
 ]
 
 
