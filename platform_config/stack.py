@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .loader import PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError, suggest
+from .loader import PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError
+from .rules import suggest
 from .yaml_source import YamlProblem, load_yaml
 
 SECURE_PLACEHOLDER = "<secure-value-from-stack-file>"
@@ -74,14 +75,17 @@ def runtime_config(stack: str) -> tuple[dict[str, Any], dict[str, str], set[str]
     return split_config(stack, flat, {key for key in flat if runtime.is_config_secret(key)})
 
 
+def stack_names(root: Path = PROJECT_ROOT) -> list[str]:
+    """Every stack of the project: one ``Pulumi.<stack>.yaml`` each, sorted."""
+    return sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in root.glob("Pulumi.*.yaml"))
+
+
 def stack_file_config(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, Any], dict[str, str], set[str]]:
     """Read ``Pulumi.<stack>.yaml`` directly: settings, secrets (encrypted values become a
     placeholder) and the secrets written in plain text."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
-                       for p in root.glob("Pulumi.*.yaml"))
-        raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(known)}")
+        raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(stack_names(root))}")
     try:
         document = load_yaml(path.read_text()) or {}
     except YamlProblem as problem:

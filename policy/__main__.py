@@ -19,9 +19,11 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The repository root, so that the rules are `policy.rules` here as in the tests and tools (one module
+# under one name, not a second copy imported as `rules`).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import rules  # noqa: E402
+from policy import rules  # noqa: E402
 from pulumi_policy import (EnforcementLevel, PolicyPack, ReportViolation, ResourceValidationArgs,  # noqa: E402
                            ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy)
 

@@ -7,9 +7,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from platform_config.stack import stack_names  # noqa: E402
 from tools.render import RenderResult, render_stack  # noqa: E402
 
-STACKS = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in ROOT.glob("Pulumi.*.yaml"))
+STACKS = stack_names(ROOT)
 
 
 @lru_cache(maxsize=None)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from platform_config.loader import ConfigError
-from platform_config.stack import split_config, stack_file_config
+from platform_config.stack import split_config, stack_file_config, stack_names
 from platform_config.yaml_source import YamlProblem, load_yaml
 from platform_program import load
 
@@ -202,3 +202,12 @@ def test_placeholder_and_blank_secret_values_are_refused_without_echoing_them(va
     assert key == "micropay-platform:planning-database-password"
     assert "still holds a placeholder" in message and "pulumi config set --secret planning-database-password" in message
     assert value.strip() == "" or value not in message
+
+
+def test_the_stacks_are_the_stack_files_and_a_missing_one_names_them(tmp_path):
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.finance-week3.yaml", "Pulumi.dev.yml", "notes.yaml"):
+        (tmp_path / name).write_text("config: {}\n")
+    assert stack_names(tmp_path) == ["finance-week3", "staging"]
+    with pytest.raises(FileNotFoundError) as caught:
+        stack_file_config("production", tmp_path)
+    assert str(caught.value) == "no stack file Pulumi.production.yaml; stacks: finance-week3, staging"

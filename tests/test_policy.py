@@ -332,7 +332,6 @@ def pack_module(monkeypatch):
 
     captured = {}
     monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: captured.update(kwargs))
-    monkeypatch.syspath_prepend(str(ROOT / "policy"))
     sys.modules.pop("policy_pack_main", None)
     spec = importlib.util.spec_from_file_location("policy_pack_main", ROOT / "policy" / "__main__.py")
     module = importlib.util.module_from_spec(spec)
@@ -345,6 +344,7 @@ def test_pack_registers_every_policy_with_its_enforcement(pack_module, monkeypat
     import pulumi_policy
 
     module, captured = pack_module
+    assert module.rules is rules, "the pack must use policy.rules itself, not a second copy of it"
     monkeypatch.setenv("MICROPAY_POLICY_ENVIRONMENT", environment)
     module.main()
     assert captured["name"] == "micropay-platform"

@@ -26,7 +26,7 @@ if str(PROJECT_ROOT) not in sys.path:
 from platform_config.loader import PROJECT  # noqa: E402
 from platform_config.models import (NamespaceSpec, PlatformSettings, ServiceSpec, Endpoint, Peer,  # noqa: E402
                                     Cluster)
-from platform_config.stack import stack_file_config  # noqa: E402
+from platform_config.stack import stack_file_config, stack_names  # noqa: E402
 
 OUTPUT = PROJECT_ROOT / "docs" / "config-reference.md"
 SECTIONS = [
@@ -114,8 +114,7 @@ def stack_rows(stacks: list[str]) -> tuple[list[str], dict[str, dict[str, str]]]
 
 
 def render() -> str:
-    stacks = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-                    for path in PROJECT_ROOT.glob("Pulumi.*.yaml"))
+    stacks = stack_names(PROJECT_ROOT)
     lines = [
         "# Configuration reference",
         "",
