@@ -84,14 +84,11 @@ def _references(config: PlatformConfig) -> Iterator[Problem]:
         if service.namespace not in config.namespaces:
             yield Problem(f"{where}.namespace", f"'{service.namespace}' is not declared under namespaces",
                           f"add it there or pick one of: {', '.join(sorted(config.namespaces))}")
-        for caller in service.callers:
-            if caller not in config.services and caller not in config.peers:
-                yield Problem(f"{where}.callers", f"'{caller}' is neither a service nor a peer",
-                              suggest(caller, [*config.services, *config.peers]))
-        for dependency in service.dependencies:
-            if dependency not in config.services and dependency not in config.endpoints:
-                yield Problem(f"{where}.dependencies", f"'{dependency}' is neither a service nor an endpoint",
-                              suggest(dependency, [*config.services, *config.endpoints]))
+        for key, names, others, other_kind in (("callers", service.callers, config.peers, "a peer"),
+                                               ("dependencies", service.dependencies, config.endpoints, "an endpoint")):
+            for unknown in (name for name in names if name not in config.services and name not in others):
+                yield Problem(f"{where}.{key}", f"'{unknown}' is neither a service nor {other_kind}",
+                              suggest(unknown, [*config.services, *others]))
         if service.delivery == "canary" and platform.mesh.provider != "istio":
             yield Problem(f"{where}.delivery", "canary delivery splits traffic with Istio, but "
                           f"platform.mesh.provider is '{platform.mesh.provider}'",
