@@ -8,7 +8,7 @@ STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 MICROPAY_CACHE ?= $(HOME)/.cache/micropay-platform
 export MICROPAY_CACHE
 
-.PHONY: setup python engine test render render-all preview up destroy remove bench docs clean
+.PHONY: setup python engine promtool test render render-all preview up destroy remove bench docs clean
 
 setup: python engine
 
@@ -28,7 +28,12 @@ engine:
 	@scripts/setup_engine.sh || { status=$$?; test $$status -eq 3 || exit $$status; \
 	  echo "==> engine: continuing without the pieces named above (make render and the mock tests need none)"; }
 
-test: setup
+# promtool and promql-selectors (Prometheus' PromQL parser) for the alert and dashboard tests, built
+# from the pinned github.com/prometheus/prometheus module into $(MICROPAY_CACHE); a no-op once built.
+promtool:
+	@scripts/setup_promtool.sh
+
+test: setup promtool
 	$(PY) -m pytest
 
 render: python
