@@ -29,9 +29,16 @@ def suite(stack: str) -> alert_tests.Suite:
     return alert_tests.stack_suite(objects(stack), services(stack))
 
 
+def scratch(name: str) -> Path:
+    """A fresh directory under build/alert-tests/ (ignored by git), kept for reading a failure."""
+    parent = alert_tests.ROOT / "build" / "alert-tests"
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent))
+
+
 @lru_cache(maxsize=None)
 def run(stack: str):
-    return alert_tests.run_suite(suite(stack), Path(tempfile.mkdtemp(prefix=f"alert-tests-{stack}-")))
+    return alert_tests.run_suite(suite(stack), scratch(stack))
 
 
 def output(done) -> str:
@@ -95,7 +102,7 @@ def test_a_track_alert_fires_on_its_own_track_only(stack, service, tracks):
     if stack == "production+green":
         manifests, specs = blue_green_production()
         current = alert_tests.stack_suite(manifests, specs)
-        check, test = alert_tests.run_suite(current, Path(tempfile.mkdtemp(prefix="alert-tests-blue-green-")))
+        check, test = alert_tests.run_suite(current, scratch("production-green"))
         assert check.returncode == 0, output(check)
     else:
         specs, current, (_, test) = services(stack), suite(stack), run(stack)
@@ -138,7 +145,7 @@ def broken(mutate) -> tuple:
     (body,) = changed.rule_files.values()
     rules = {rule["alert"]: rule for rule in body["groups"][0]["rules"]}
     mutate(rules)
-    return alert_tests.run_suite(changed, Path(tempfile.mkdtemp(prefix="alert-tests-broken-")))
+    return alert_tests.run_suite(changed, scratch("broken"))
 
 
 def test_a_misspelt_function_fails_promtool_check_and_test():

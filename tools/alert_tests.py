@@ -27,6 +27,7 @@ import math
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,6 +46,7 @@ END = 40               # minutes of series
 EVALUATION = "1m"      # evaluation and sample interval
 WINDOW = 5             # minutes of the rate() windows of the alerts ([5m])
 RESTART_WINDOW = 15    # the restart alert's window ([15m])
+TEST_PROCESSES = 4     # promtool test processes at a time
 
 
 # --- binaries ---------------------------------------------------------------------------------
@@ -455,7 +457,13 @@ def run_suite(suite: Suite, directory: Path) -> tuple[subprocess.CompletedProces
     """``promtool check rules`` (lint fatal) and ``promtool test rules`` over a written suite."""
     suite.write(directory)
     check = promtool("check", "rules", "--lint=all", "--lint-fatal", *sorted(suite.rule_files), cwd=directory)
-    test = promtool("test", "rules", *sorted(suite.test_files), cwd=directory)
+    # One promtool per test file, a few at a time: a unit test group spends most of its wall time
+    # waiting rather than computing, so this cuts a 12-service stack from ~2 min to under 1.
+    with ThreadPoolExecutor(max_workers=TEST_PROCESSES) as pool:
+        runs = list(pool.map(lambda name: promtool("test", "rules", name, cwd=directory), sorted(suite.test_files)))
+    test = subprocess.CompletedProcess(
+        ["promtool", "test", "rules", *sorted(suite.test_files)], max((run.returncode for run in runs), default=0),
+        "".join(run.stdout for run in runs), "".join(run.stderr for run in runs))
     return check, test
 
 
