@@ -257,18 +257,18 @@ STANDARD_SCENARIOS: dict[str, Callable[[Context], Scenario]] = {
 # Extra alerts by name, with the conditions of the reference document they come from.
 EXTRA_SCENARIOS: dict[str, Callable[[Context], Scenario]] = {
     # seed 000: more than 0.05 snapshot errors a second over 5 minutes
-    "FinanceSnapshotCreationFailures": lambda ctx: _labelled(counter_rate_above(
+    "FinanceSnapshotCreationFailures": lambda ctx: with_series_labels(counter_rate_above(
         "eventstore_snapshot_errors_total", ctx.target(), 0.05, ctx.wait), ctx),
     # seed 000: p95 snapshot creation time above 2 s
     "FinanceSnapshotHighLatency": lambda ctx: histogram_quantile_above(
         "eventstore_snapshot_duration_seconds_bucket", ctx.target(), 2),
     # seed 000: more than 0.01 EventStore connection errors a second over 5 minutes
-    "FinanceEventStoreConnectionErrors": lambda ctx: _labelled(counter_rate_above(
+    "FinanceEventStoreConnectionErrors": lambda ctx: with_series_labels(counter_rate_above(
         "eventstore_connection_errors_total", ctx.target(), 0.01, ctx.wait), ctx),
 }
 
 
-def _labelled(scenario: Scenario, ctx: Context) -> Scenario:
+def with_series_labels(scenario: Scenario, ctx: Context) -> Scenario:
     """An unaggregated expression keeps its series' labels (all but the metric name)."""
     scenario.labels = dict(ctx.target())
     return scenario
