@@ -8,7 +8,7 @@ STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 MICROPAY_CACHE ?= $(HOME)/.cache/micropay-platform
 export MICROPAY_CACHE
 
-.PHONY: setup python engine promtool test render render-all preview up destroy remove bench docs clean
+.PHONY: setup python engine test render render-all preview up destroy remove bench docs clean
 
 setup: python engine
 
@@ -30,6 +30,7 @@ engine:
 
 # promtool and promql-selectors (Prometheus' PromQL parser) for the alert and dashboard tests, built
 # from the pinned github.com/prometheus/prometheus module into $(MICROPAY_CACHE); a no-op once built.
+.PHONY: promtool
 promtool:
 	@scripts/setup_promtool.sh
 
