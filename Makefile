@@ -28,7 +28,13 @@ engine:
 	@scripts/setup_engine.sh || { status=$$?; test $$status -eq 3 || exit $$status; \
 	  echo "==> engine: continuing without the pieces named above (make render and the mock tests need none)"; }
 
-test: setup
+# promtool and promql-selectors (Prometheus' PromQL parser) for the alert and dashboard tests, built
+# from the pinned github.com/prometheus/prometheus module into $(MICROPAY_CACHE); a no-op once built.
+.PHONY: promtool
+promtool:
+	@scripts/setup_promtool.sh
+
+test: setup promtool
 	$(PY) -m pytest
 
 render: python
