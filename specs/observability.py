@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from platform_config.models import CustomAlert, ServiceSpec, Tracing
 
-from .delivery import plan_for
+from .delivery import STRATEGY_TRACKS
 from .workload import common_labels
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -151,10 +151,11 @@ ISTIO_PROMETHEUS_TLS = {
 }
 
 
-def tracks(service_name: str, service: ServiceSpec) -> list[str]:
-    """The delivery tracks (pods' ``version`` label) of a service with more than one; else none."""
-    plan = plan_for(service_name, service)
-    return [plan.track.version for plan in plan.tracks] if len(plan.tracks) > 1 else []
+def tracks(service: ServiceSpec) -> list[str]:
+    """Every track its strategy can run (pods' ``version`` label), running now or not, so that the
+    scrape labels and per-track alerts stay put through a release: starting a canary or deploying the
+    idle colour changes its Deployment and the routing, not the monitoring. A rolling service: none."""
+    return list(STRATEGY_TRACKS[service.delivery])
 
 
 def service_monitor(service_name: str, namespace: str, service: ServiceSpec,
@@ -180,7 +181,7 @@ def service_monitor(service_name: str, namespace: str, service: ServiceSpec,
         "namespaceSelector": {"matchNames": [namespace]},
         "endpoints": [endpoint],
     }
-    if tracks(service_name, service):
+    if tracks(service):
         spec["podTargetLabels"] = list(TRACK_TARGET_LABELS)
     return {
         "metadata": {"name": service_monitor_name(service_name), "namespace": namespace,
@@ -334,7 +335,7 @@ def track_alerts(service_name: str, namespace: str, service: ServiceSpec, runboo
     """
     threshold = _number(service.observability.alerts.thresholds.error_ratio)
     rules = []
-    for track in tracks(service_name, service):
+    for track in tracks(service):
         scope = {"namespace": namespace, "app": service_name, "version": track}
 
         def select(metric: str, *extra: Matcher) -> str:

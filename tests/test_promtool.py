@@ -106,7 +106,7 @@ def test_a_track_alert_fires_on_its_own_track_only(stack, service, tracks):
         assert check.returncode == 0, output(check)
     else:
         specs, current, (_, test) = services(stack), suite(stack), run(stack)
-    assert obs.tracks(service, specs[service]) == tracks
+    assert obs.tracks(specs[service]) == tracks
     body = current.test_files[f"{specs[service].namespace}_{service}-alerts.test.yaml"]
     for failing in tracks:
         name = obs.track_alert_name(service, failing)

@@ -211,7 +211,7 @@ def error_ratio(ctx: Context, failing: str | None) -> Scenario:
     from none to 6000 a minute. With only bad samples in the window its 5xx ratio is 6000 / 6600."""
     metrics = ctx.spec.observability.metrics
     series = []
-    for track in obs.tracks(ctx.service_name, ctx.spec) or [None]:
+    for track in obs.tracks(ctx.spec) or [None]:
         context = Context(ctx.service_name, ctx.namespace, ctx.spec, track)
         for status, bad in (("200", 600), ("500", 6000 if failing in (None, track) else 0)):
             name, labels = context.metric(metrics.requests_total, **{metrics.status_label: status})
@@ -392,7 +392,7 @@ def rule_tests(rule: dict, scenario: Scenario) -> list[dict]:
 
 def track_tests(rules: dict[str, dict], ctx: Context) -> list[dict]:
     """Per failing track: its track alert fires, every other track's stays silent."""
-    names = {track: obs.track_alert_name(ctx.service_name, track) for track in obs.tracks(ctx.service_name, ctx.spec)}
+    names = {track: obs.track_alert_name(ctx.service_name, track) for track in obs.tracks(ctx.spec)}
     tests = []
     for failing, name in names.items():
         rule, scenario = rules[name], error_ratio(ctx, failing)
@@ -432,7 +432,7 @@ def stack_suite(manifests: list[dict], services: dict[str, ServiceSpec]) -> Suit
         tests = []
         for group in item["spec"]["groups"]:
             rules = {rule["alert"]: rule for rule in group["rules"] if "alert" in rule}
-            track_names = {obs.track_alert_name(service_name, track) for track in obs.tracks(service_name, ctx.spec)}
+            track_names = {obs.track_alert_name(service_name, track) for track in obs.tracks(ctx.spec)}
             for name, rule in rules.items():
                 suite.alerts.append(name)
                 if name not in track_names:
