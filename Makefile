@@ -8,7 +8,7 @@ STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 MICROPAY_CACHE ?= $(HOME)/.cache/micropay-platform
 export MICROPAY_CACHE
 
-.PHONY: setup python engine test render render-all preview up destroy remove bench docs clean
+.PHONY: setup python engine go-test test render render-all preview up destroy remove bench docs clean
 
 setup: python engine
 
@@ -28,7 +28,12 @@ engine:
 	@scripts/setup_engine.sh || { status=$$?; test $$status -eq 3 || exit $$status; \
 	  echo "==> engine: continuing without the pieces named above (make render and the mock tests need none)"; }
 
-test: setup
+# Unit tests of the project's provider plugins (plugins/, a Go module), with the shared Go caches.
+go-test:
+	@echo "==> go vet + go test in plugins/"
+	@cd plugins && ../scripts/go_env.sh go vet ./... && ../scripts/go_env.sh go test ./...
+
+test: setup go-test
 	$(PY) -m pytest
 
 render: python
