@@ -17,12 +17,11 @@ import pytest
 import yaml
 
 from platform_config.stack import stack_file_config
+from tools.engine_project import copy_project
 from tools.render import REDACTED, SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, render_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("MICROPAY_CACHE", Path.home() / ".cache" / "micropay-platform"))
-PROJECT_FILES = ["Pulumi.yaml", "__main__.py", "platform_program.py", "requirements.txt"]
-PROJECT_DIRS = ["platform_config", "specs", "components", "catalogs", "tools", "scripts"]
 PASSPHRASE = "micropay-local"
 
 
@@ -58,12 +57,7 @@ class Engine:
         self.project = workdir / "project"
         self.backend = workdir / "state"
         self.backend.mkdir()
-        self.project.mkdir()
-        for name in PROJECT_FILES + [path.name for path in ROOT.glob("Pulumi.*.yaml")]:
-            shutil.copy(ROOT / name, self.project / name)
-        for name in PROJECT_DIRS:
-            shutil.copytree(ROOT / name, self.project / name, ignore=shutil.ignore_patterns("__pycache__"))
-        (self.project / ".venv").symlink_to(ROOT / ".venv")
+        copy_project(self.project)
         self.env = _engine_env(self.backend)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
