@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"micropay.local/plugins/internal/cluster"
@@ -215,11 +216,7 @@ func (s *Server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc
 	if err != nil {
 		return nil, err
 	}
-	oldStruct := req.GetOldInputs()
-	if oldStruct == nil {
-		oldStruct = req.GetOlds()
-	}
-	olds, err := fromStruct(oldStruct)
+	olds, err := fromStruct(firstOf(req.GetOldInputs(), req.GetOlds()))
 	if err != nil {
 		return nil, err
 	}
@@ -372,12 +369,16 @@ func (s *Server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 	return &pulumirpc.UpdateResponse{Properties: properties}, err
 }
 
-func (s *Server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
-	state := req.GetOldInputs()
-	if state == nil {
-		state = req.GetProperties()
+// firstOf prefers the old inputs (sent by engines that support it) over the stored outputs.
+func firstOf(oldInputs, state *structpb.Struct) *structpb.Struct {
+	if oldInputs != nil {
+		return oldInputs
 	}
-	properties, err := fromStruct(state)
+	return state
+}
+
+func (s *Server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+	properties, err := fromStruct(firstOf(req.GetOldInputs(), req.GetProperties()))
 	if err != nil {
 		return nil, err
 	}

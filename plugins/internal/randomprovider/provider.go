@@ -12,6 +12,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"micropay.local/plugins/internal/password"
 )
@@ -150,13 +151,18 @@ func options(inputs resource.PropertyMap) (password.Options, error) {
 	return o, o.Validate()
 }
 
+func oldAndNew(old, new *structpb.Struct) (resource.PropertyMap, resource.PropertyMap, error) {
+	olds, err := plugin.UnmarshalProperties(old, unmarshal)
+	if err != nil {
+		return nil, nil, err
+	}
+	news, err := plugin.UnmarshalProperties(new, unmarshal)
+	return olds, news, err
+}
+
 // Diff: every input of a RandomPassword (keepers included) forces a new password.
 func (s *Server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	olds, err := plugin.UnmarshalProperties(req.GetOldInputs(), unmarshal)
-	if err != nil {
-		return nil, err
-	}
-	news, err := plugin.UnmarshalProperties(req.GetNews(), unmarshal)
+	olds, news, err := oldAndNew(req.GetOldInputs(), req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -214,11 +220,7 @@ func (s *Server) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulum
 
 // Update only happens without input changes (every change replaces): keep the password.
 func (s *Server) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
-	olds, err := plugin.UnmarshalProperties(req.GetOlds(), unmarshal)
-	if err != nil {
-		return nil, err
-	}
-	news, err := plugin.UnmarshalProperties(req.GetNews(), unmarshal)
+	olds, news, err := oldAndNew(req.GetOlds(), req.GetNews())
 	if err != nil {
 		return nil, err
 	}
