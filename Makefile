@@ -54,7 +54,7 @@ destroy: setup
 remove: setup
 	scripts/pulumi_stack.sh $(STACK) remove
 
-bench: python
+bench: setup
 	$(PY) -m benchmarks.run
 
 docs: python
