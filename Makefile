@@ -8,7 +8,7 @@ STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 MICROPAY_CACHE ?= $(HOME)/.cache/micropay-platform
 export MICROPAY_CACHE
 
-.PHONY: setup python engine go-test test render render-all preview up destroy remove bench docs clean
+.PHONY: setup python engine go-test test render render-all plan preview up destroy remove bench docs clean
 
 setup: python engine
 
@@ -28,12 +28,19 @@ engine:
 	@scripts/setup_engine.sh || { status=$$?; test $$status -eq 3 || exit $$status; \
 	  echo "==> engine: continuing without the pieces named above (make render and the mock tests need none)"; }
 
+# promtool and promql-selectors (Prometheus' PromQL parser) for the alert and dashboard tests, built
+# from the pinned github.com/prometheus/prometheus module into $(MICROPAY_CACHE); a no-op once built.
+.PHONY: promtool
+promtool:
+	@scripts/setup_promtool.sh
+
 # Unit tests of the project's provider plugins (plugins/, a Go module), with the shared Go caches.
+.PHONY: go-test
 go-test:
 	@echo "==> go vet + go test in plugins/"
 	@cd plugins && ../scripts/go_env.sh go vet ./... && ../scripts/go_env.sh go test ./...
 
-test: setup go-test
+test: setup promtool go-test
 	$(PY) -m pytest
 
 render: python
@@ -41,6 +48,11 @@ render: python
 
 render-all: python
 	@for stack in $(STACKS); do $(PY) -m tools.render $$stack || exit 1; done
+
+# The release plan of a stack; FROM=<git ref or saved .json plan> describes the change since then
+# instead; SAVE=<file>.json keeps the plan for a later FROM.
+plan: python
+	$(PY) -m tools.plan $(STACK) $(if $(FROM),--from $(FROM)) $(if $(SAVE),--save $(SAVE))
 
 preview: setup
 	scripts/pulumi_stack.sh $(STACK) preview --diff

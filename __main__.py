@@ -9,9 +9,9 @@ from platform_config.stack import runtime_config
 from platform_program import deploy, kubernetes_provider, load, pause_garbage_collection
 
 stack = pulumi.get_stack()
-settings, secrets = runtime_config()
 try:
-    config = load(stack, settings, secrets)
+    settings, secrets, plain_secrets = runtime_config(stack)
+    config = load(stack, settings, secrets, frozenset(plain_secrets))
 except ConfigError as error:
     # RunError prints the message alone: a config mistake is not a crash, so no traceback.
     raise pulumi.RunError(str(error)) from None

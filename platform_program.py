@@ -20,7 +20,10 @@ from components.observability_bundle import ObservabilityBundle, ObservabilityBu
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError, check_provided_secrets,
                                     load_platform_config, provided_secret_keys, suggest)
+from platform_config.capacity import check_capacity
 from platform_config.models import PlatformConfig
+from platform_config.release_plan import plan_text, release_plan
+from platform_config.rules import config_problems
 from specs import mesh as mesh_specs
 from specs import observability as observability_specs
 from specs.delivery import plan_for
@@ -50,9 +53,14 @@ def resume_garbage_collection(paused: bool = True) -> None:
         gc.unfreeze()
 
 
-def load(stack: str, settings: dict, secrets: dict[str, str], root: Path = PROJECT_ROOT) -> PlatformConfig:
-    """Validate everything, or raise ConfigError, before a single resource is registered."""
+def load(stack: str, settings: dict, secrets: dict[str, str], plain_secrets: frozenset[str] = frozenset(),
+         root: Path = PROJECT_ROOT) -> PlatformConfig:
+    """Validate everything, or raise ConfigError, before a single resource is registered.
+    ``plain_secrets``: the secret values the stack stores in plain text rather than encrypted."""
     config = load_platform_config(stack, settings, root)
+    problems = config_problems(config)
+    if problems:
+        raise ConfigError(stack, [problem.as_pair() for problem in problems])
     wanted = provided_secret_keys(config)
     unknown = sorted(set(secrets) - set(wanted))
     if unknown:
@@ -60,13 +68,14 @@ def load(stack: str, settings: dict, secrets: dict[str, str], root: Path = PROJE
         raise ConfigError(stack, [
             (f"{PROJECT}:{key}", "unknown key; " + suggest(key, vocabulary, f"remove it with `pulumi config rm {key}`"))
             for key in unknown])
-    check_provided_secrets(config, secrets)
+    check_provided_secrets(config, secrets, plain_secrets)
     preflight(config)
     return config
 
 
 def preflight(config: PlatformConfig) -> None:
-    """Build every plan and alert rule once, so a mistake they reveal stops the run before registration."""
+    """Build every plan and alert rule once, and prove every namespace's capacity at peak, so a
+    mistake they reveal stops the run before registration."""
     problems = []
     for name, spec in config.services.items():
         try:
@@ -77,6 +86,8 @@ def preflight(config: PlatformConfig) -> None:
             observability_specs.alert_rules(name, spec.namespace, spec, config.platform.observability.runbook_base_url)
         except ValueError as error:
             problems.append((f"services.{name}.observability", str(error)))
+    if not problems:
+        problems = check_capacity(config).problems
     if problems:
         raise ConfigError(config.stack, problems)
 
@@ -95,6 +106,8 @@ def kubernetes_provider(config: PlatformConfig, render_directory: Path,
 def deploy(config: PlatformConfig, secrets: dict[str, str],
            opts: pulumi.ResourceOptions | None = None) -> dict[str, object]:
     platform = config.platform
+    for key, message in check_capacity(config).accepted:
+        pulumi.log.warn(f"{key}: {message}")
     namespaces = {
         name: TenantNamespace(name, TenantNamespaceArgs(
             name=name, spec=spec, dns_namespace=platform.dns_namespace,
@@ -137,4 +150,6 @@ def deploy(config: PlatformConfig, secrets: dict[str, str],
         "cluster": baseline.outputs,
         "namespaces": sorted(namespaces),
         "services": outputs,
+        # The release plan (`make plan`): capacity and delivery state, readable in `pulumi stack output plan`.
+        "plan": plan_text(release_plan(config)),
     }

@@ -211,7 +211,9 @@ def run(sizes: tuple[int, ...] = (10, 100, 1000), repeats: int = 5, stacks: list
               "| services | Kubernetes objects | components (s) | per object (ms) | bare (s) | components ÷ bare |",
               "|---:|---:|---:|---:|---:|---:|"]
     by_size, overhead = {}, {}
-    with tempfile.TemporaryDirectory() as scratch:
+    # Catalogs must live inside the project (the loader refuses any other path), so the scratch is under build/.
+    (ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ROOT / "build") as scratch:
         for size in sizes:
             catalog = write_catalog(Path(scratch), size)
             settings = synthetic_settings(catalog)

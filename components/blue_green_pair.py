@@ -1,7 +1,8 @@
 """BlueGreenPair: two colours of one service; a config value picks the one that serves.
 
 Like Argo Rollouts: the stable Service (the service's own name) selects the active colour,
-the preview Service (``<name>-preview``) the idle one, for smoke tests before a switch.
+the preview Service (``<name>-preview``) the idle one while it runs (for smoke tests before a
+switch), else the active one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pulumi_kubernetes as k8s
 from components.microservice import MicroService, MicroServiceArgs
 from specs import service_objects as object_specs
 from specs import workload as workload_specs
-from specs.delivery import blue_green_plan
+from specs.delivery import blue_green_plan, preview_colour
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class BlueGreenPair(pulumi.ComponentResource):
             f"{name}-preview-service",
             metadata={"name": preview_name, "namespace": spec.namespace,
                       "labels": {**workload_specs.common_labels(service, spec), "role": "preview"}},
-            spec=object_specs.service({"app": service, "version": colours.idle}, spec),
+            spec=object_specs.service({"app": service, "version": preview_colour(spec)}, spec),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.workload]),
         )
         self.outputs = {

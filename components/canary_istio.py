@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 from components.microservice import MicroService, MicroServiceArgs
 from specs import istio as istio_specs
 from specs import workload as workload_specs
-from specs.delivery import canary_plan
+from specs.delivery import CANARY_SUBSETS, canary_plan
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,14 @@ class CanaryIstio(pulumi.ComponentResource):
         plan = canary_plan(service, spec)
         self.workload = MicroService(name, dataclasses.replace(base, plan=plan),
                                      opts=pulumi.ResourceOptions(parent=self))
-        tracks = [track_plan.track.version for track_plan in plan.tracks]
-        has_canary = "canary" in tracks
+        has_canary = any(track_plan.track.version == "canary" for track_plan in plan.tracks)
         host = istio_specs.service_host(service, spec.namespace)
         metadata = {"name": service, "namespace": spec.namespace,
                     "labels": workload_specs.common_labels(service, spec)}
         after_workload = pulumi.ResourceOptions(parent=self, depends_on=[self.workload])
         k8s.apiextensions.CustomResource(
             f"{name}-destination-rule", api_version="networking.istio.io/v1", kind="DestinationRule",
-            metadata=metadata, spec=istio_specs.destination_rule(host, tracks, spec.canary.traffic_policy),
+            metadata=metadata, spec=istio_specs.destination_rule(host, list(CANARY_SUBSETS), spec.canary.traffic_policy),
             opts=after_workload)
         k8s.apiextensions.CustomResource(
             f"{name}-virtual-service", api_version="networking.istio.io/v1", kind="VirtualService",

@@ -12,22 +12,22 @@ from __future__ import annotations
 import difflib
 import re
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-# libyaml's parser when PyYAML was built with it: the catalogs of large platforms parse ~10x faster.
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 from pydantic import BaseModel, ValidationError
 
 from .merge import deep_merge
 from .models import PlatformConfig, ServiceSpec
+from .yaml_source import YamlProblem, load_yaml
 
 PROJECT = "micropay-platform"
 STACK_KEYS = ("catalog", "platform", "cluster", "defaults", "services", "namespaces", "endpoints", "peers")
 CATALOG_KEYS = ("namespaces", "endpoints", "peers", "defaults", "services")
-PLACEHOLDER_SECRETS = {"change_me", "changeme", "todo", "placeholder", "your_secure_password", "secret", "password"}
+# Compared with the value's letters and digits only, lower-cased: REPLACE_ME, <password> and "change me" all match.
+PLACEHOLDER_SECRETS = {"changeme", "changeit", "replaceme", "todo", "tbd", "fixme", "placeholder", "example",
+                       "yoursecurepassword", "secret", "password", "dummy", "none", "null", "xxx", "xxxx", "xxxxxxxx"}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -52,18 +52,35 @@ def _unknown_keys(stack: str, where: str, data: dict, allowed: tuple[str, ...]) 
         raise ConfigError(stack, problems)
 
 
-def _load_catalog(stack: str, reference: str, root: Path) -> dict:
+def _load_catalog(stack: str, reference: Any, root: Path) -> dict:
+    key = f"{PROJECT}:catalog"
+    if not isinstance(reference, str) or not reference.strip():
+        raise ConfigError(stack, [(key, f"expected a file path such as catalogs/micropay.yaml (got {reference!r})")])
     path = (root / reference).resolve()
+    if not path.is_relative_to(root.resolve()):
+        # The catalog decides what is deployed: it is reviewed and versioned with the stack, so it
+        # must live in this repository.
+        raise ConfigError(stack, [(key, f"'{reference}' is outside the project; keep the catalog in this "
+                                   "repository, e.g. catalogs/<system>.yaml")])
+    if path.is_dir():
+        raise ConfigError(stack, [(key, f"'{reference}' is a directory; name the catalog file in it, e.g. "
+                                   f"{Path(reference) / 'micropay.yaml'}")])
     if not path.is_file():
-        raise ConfigError(stack, [(f"{PROJECT}:catalog", f"catalog file '{reference}' not found; "
+        raise ConfigError(stack, [(key, f"catalog file '{reference}' not found; "
                                    f"name a file under catalogs/, e.g. catalogs/micropay.yaml")])
     try:
-        catalog = yaml.load(path.read_text(), Loader=YAML_LOADER) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(stack, [(f"{PROJECT}:catalog", f"{reference} is not valid YAML: {error}")]) from None
+        catalog = load_yaml(path.read_text()) or {}
+    except YamlProblem as problem:
+        where = f"{reference}:{problem.line}" if problem.line else reference
+        raise ConfigError(stack, [(where, f"{problem.message}; {problem.fix}")]) from None
     if not isinstance(catalog, dict):
-        raise ConfigError(stack, [(f"{PROJECT}:catalog", f"{reference} must hold a mapping")])
+        raise ConfigError(stack, [(key, f"{reference} must hold a mapping with services, namespaces, ...")])
     _unknown_keys(stack, f"catalog({reference}).", catalog, CATALOG_KEYS)
+    if not catalog.get("services"):
+        # An empty catalog would make `pulumi up` delete every workload the stack has.
+        raise ConfigError(stack, [(f"catalog({reference}).services", "the catalog declares no services, so the "
+                                   "stack would delete every workload it deployed; add services, or run "
+                                   "`pulumi destroy` if removing everything is what you want")])
     return catalog
 
 
@@ -75,7 +92,43 @@ def _mapping(stack: str, key: str, value: Any) -> dict:
     return value
 
 
-def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> dict:
+def _has_path(document: Any, path: tuple) -> bool:
+    for part in path:
+        if isinstance(document, dict) and part in document:
+            document = document[part]
+        elif isinstance(document, list) and isinstance(part, int) and part < len(document):
+            document = document[part]
+        else:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class ServiceLayers:
+    """The documents a service's settings are merged from, to name a key where it was written."""
+
+    catalog: str
+    stack_services: dict
+    stack_defaults: dict
+    catalog_services: dict
+    catalog_defaults: dict
+
+    def written_key(self, location: tuple) -> str:
+        """`services.X.k` (stack), `defaults.k` (stack), or the catalog file and its key path: the
+        highest layer that sets the key, so a mistake in `defaults` is one problem, not one per service."""
+        dotted = ".".join(str(part) for part in location)
+        if len(location) < 3 or location[0] != "services":
+            return dotted
+        name, rest = location[1], location[2:]
+        for where, layer in ((f"services.{name}", self.stack_services.get(name)), ("defaults", self.stack_defaults),
+                             (f"{self.catalog}: services.{name}", self.catalog_services.get(name)),
+                             (f"{self.catalog}: defaults", self.catalog_defaults)):
+            if _has_path(layer, rest):
+                return ".".join([where, *(str(part) for part in rest)])
+        return dotted
+
+
+def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> tuple[dict, ServiceLayers]:
     """Merge the catalog and the stack overrides into one document for PlatformConfig."""
     _unknown_keys(stack, f"{PROJECT}:", raw, STACK_KEYS)
     if "catalog" not in raw:
@@ -105,7 +158,7 @@ def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> 
         "services": services,
     }
     _substitute_placeholders(stack, document)
-    return document
+    return document, ServiceLayers(raw["catalog"], stack_services, stack_defaults, catalog_services, catalog_defaults)
 
 
 PLACEHOLDER = re.compile(r"\$\{(?:(?P<kind>address|host):(?P<target>[a-z0-9-]+)|(?P<word>environment))\}")
@@ -202,9 +255,9 @@ def _known_keys(location: tuple) -> list[str]:
     return keys
 
 
-def _describe(error: dict) -> tuple[str, str]:
+def _describe(error: dict, layers: ServiceLayers) -> tuple[str, str]:
     location = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
-    key = ".".join(str(part) for part in location) or "(top level)"
+    key = layers.written_key(location) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "unknown key; " + suggest(str(location[-1]), _known_keys(location), "remove it")
@@ -212,17 +265,21 @@ def _describe(error: dict) -> tuple[str, str]:
         message = "required key is missing; add it to the catalog or the stack config"
     elif error["type"] == "literal_error":
         message = f"{message} (got {error.get('input')!r})"
+    elif error["type"] == "string_type" and isinstance(error.get("input"), (int, float)):
+        message = (f"{message} (got the number {error['input']!r}): YAML reads an unquoted 1.10 as the number "
+                   f"1.1; write the value in quotes")
     elif error["type"] in ("int_parsing", "int_type", "bool_parsing", "string_type", "dict_type", "list_type"):
         message = f"{message} (got {error.get('input')!r})"
     return key, message
 
 
 def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> PlatformConfig:
-    document = merge_layers(stack, raw, root)
+    document, layers = merge_layers(stack, raw, root)
     try:
         config = PlatformConfig.model_validate(document)
     except ValidationError as error:
-        raise ConfigError(stack, [_describe(item) for item in error.errors()]) from None
+        # dict.fromkeys: one problem once, however many services inherit it.
+        raise ConfigError(stack, list(dict.fromkeys(_describe(item, layers) for item in error.errors()))) from None
     problems = reference_problems(config)
     if problems:
         raise ConfigError(stack, problems)
@@ -299,8 +356,9 @@ def default_config_key(service: str, key: str) -> str:
     return f"{service}-{key}".lower().replace("_", "-")
 
 
-def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None]) -> None:
-    """Refuse unset or placeholder secrets before anything is registered. Values are never echoed."""
+def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None],
+                           plain: frozenset[str] = frozenset()) -> None:
+    """Refuse unset, placeholder or plain-text secrets before anything is registered. Values are never echoed."""
     problems = []
     for config_key, owner in provided_secret_keys(config).items():
         value = values.get(config_key)
@@ -308,7 +366,11 @@ def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None]
             problems.append((f"{PROJECT}:{config_key}",
                              f"required secret for {owner} is not set; run "
                              f"`pulumi config set --secret {config_key} <value>` on stack '{config.stack}'"))
-        elif value.strip().lower() in PLACEHOLDER_SECRETS:
+        elif config_key in plain:
+            problems.append((f"{PROJECT}:{config_key}",
+                             f"secret for {owner} is written in plain text in Pulumi.{config.stack}.yaml; store it "
+                             f"encrypted with `pulumi config set --secret {config_key} <value>`"))
+        elif not value.strip() or re.sub(r"[^a-z0-9]", "", value.lower()) in PLACEHOLDER_SECRETS:
             problems.append((f"{PROJECT}:{config_key}",
                              f"secret for {owner} still holds a placeholder; set the real value with "
                              f"`pulumi config set --secret {config_key} <value>`"))

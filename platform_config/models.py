@@ -11,7 +11,7 @@ import re
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from .merge import deep_merge
@@ -22,6 +22,20 @@ HTTP_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 PROBE_PATH = re.compile(r"^/[^\s]*$")
+
+
+def _without_cleared(value: Any) -> Any:
+    """`null` clears an inherited entry of a name -> text map (an env var, a label), or the whole map,
+    as the layering promises."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return {key: item for key, item in value.items() if item is not None}
+    return value
+
+
+# A map of names to text (env, labels, annotations, config data) in which `KEY: null` removes KEY.
+StringMap = Annotated[dict[str, str], BeforeValidator(_without_cleared)]
 
 
 class Model(BaseModel):
@@ -281,6 +295,7 @@ class IngressRoute(Model):
     path: str = "/"
     tls_secret: str | None = None
     rate_limit_rps: int | None = Field(default=None, ge=1)
+    rate_limit_rpm: int | None = Field(default=None, ge=1)
 
 
 class HelperProbes(Model):
@@ -301,12 +316,12 @@ class Container(Model):
     tag: str
     args: list[str] = []
     command: list[str] = []
-    env: dict[str, str] = {}
+    env: StringMap = {}
     resources: Resources
-    mounts: dict[str, str] = {}
+    mounts: StringMap = {}
     ports: dict[str, int] = {}
     probes: HelperProbes | None = None
-    config_files: dict[str, str] = {}
+    config_files: StringMap = {}
     config_mount_path: str | None = None
 
     _name = field_validator("name")(lambda value: _dns_label(value))
@@ -402,7 +417,7 @@ class Colour(Model):
 
     tag: str | None = None
     replicas: int | None = Field(default=None, ge=0)
-    annotations: dict[str, str] = {}
+    annotations: StringMap = {}
 
     _tag = field_validator("tag")(lambda value: None if value is None else _pinned(value))
     _owned = field_validator("annotations")(lambda value: _annotations(value))
@@ -463,9 +478,12 @@ class Canary(Model):
     replicas: int | None = Field(default=None, ge=0)
     header: str = "canary"
     header_value: str = "true"
+    # The weights the release goes through (seed 001: 10, 50, 100). Capacity is proven for the
+    # canary at the largest one, so a release never stalls half-way on the namespace quota.
+    steps: list[Annotated[int, Field(ge=1, le=100)]] = Field(default=[10, 50, 100], min_length=1)
     autoscaling: Autoscaling | None = None
     disruption_budget: DisruptionBudget | None = None
-    annotations: dict[str, str] = {}
+    annotations: StringMap = {}
     traffic_policy: TrafficPolicy = TrafficPolicy()
     # Settings in which the canary's pods differ from the stable ones (any service keys: resources,
     # env, probes, labels, lifecycle...), merged over the service's own.
@@ -499,18 +517,18 @@ class ServiceSpec(Model):
     service_port: int | None = Field(default=None, ge=1, le=65535)
     delivery: Literal["rolling", "blueGreen", "canary"] = "rolling"
     replicas: int = Field(default=3, ge=1)
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
+    labels: StringMap = {}
+    annotations: StringMap = {}
     strategy: RollingUpdate = RollingUpdate()
     resources: Resources
     probes: Probes
     lifecycle: Lifecycle = Lifecycle()
     security: PodSecurity = PodSecurity()
-    env: dict[str, str] = {}
-    config_files: dict[str, str] = {}
+    env: StringMap = {}
+    config_files: StringMap = {}
     config_mount_path: str = "/config"
-    config_data: dict[str, str] = {}
-    config_env: dict[str, str] = {}
+    config_data: StringMap = {}
+    config_env: StringMap = {}
     secrets: list[SecretSpec] = []
     autoscaling: Autoscaling = Autoscaling()
     vertical_autoscaling: VerticalAutoscaling = VerticalAutoscaling()
@@ -527,10 +545,10 @@ class ServiceSpec(Model):
     session_affinity_timeout_seconds: int | None = Field(default=None, ge=1, le=86400)
     # Scanner findings this service accepts on purpose: check ID -> reason (rendered as
     # `checkov.io/skip` annotations on its Deployments, so the exception is visible in review).
-    scanner_exceptions: dict[str, str] = {}
+    scanner_exceptions: StringMap = {}
     blue_green: BlueGreen | None = None
     canary: Canary = Canary()
-    pod_annotations: dict[str, str] = {}
+    pod_annotations: StringMap = {}
     observability: Observability = Observability()
 
     _namespace = field_validator("namespace")(lambda value: _dns_label(value))
@@ -593,6 +611,14 @@ class ServiceSpec(Model):
             problem = self.blue_green.serving_problem()
             if problem:
                 raise ValueError(f"blueGreen: {problem}")
+        if self.blue_green is not None and self.autoscaling.enabled:
+            for colour_name in ("blue", "green"):
+                replicas = self.blue_green.colour(colour_name).replicas
+                if replicas is not None and replicas > self.autoscaling.max_replicas:
+                    raise ValueError(
+                        f"blueGreen.{colour_name}.replicas ({replicas}) is the floor of that colour's autoscaler "
+                        f"but above its autoscaling.maxReplicas ({self.autoscaling.max_replicas}): lower it or "
+                        "raise maxReplicas")
         if self.delivery != "blueGreen" and self.blue_green is not None:
             raise ValueError("blueGreen settings on a service whose delivery is not blueGreen: "
                              "set delivery: blueGreen or remove the blueGreen block")
@@ -648,7 +674,7 @@ class Endpoint(Model):
     port: int = Field(ge=1, le=65535)
     host: str | None = None
     namespace: str | None = None
-    pod_labels: dict[str, str] = {}
+    pod_labels: StringMap = {}
     cidr: str | None = None
     protocol: Literal["TCP", "UDP"] = "TCP"
 
@@ -664,7 +690,7 @@ class Peer(Model):
     """A caller outside the catalog, such as the ingress controller or Prometheus."""
 
     namespace: str
-    pod_labels: dict[str, str] = {}
+    pod_labels: StringMap = {}
 
 
 class NamespaceQuota(Model):
@@ -673,22 +699,33 @@ class NamespaceQuota(Model):
     limits_cpu: str = "40"
     limits_memory: str = "80Gi"
     persistent_volume_claims: int = Field(default=10, ge=0)
+    requests_storage: str | None = None
     services: int = Field(default=10, ge=0)
     pods: int = Field(default=20, ge=1)
 
     _canonical = field_validator("requests_cpu", "requests_memory", "limits_cpu", "limits_memory",
-                                 mode="before")(lambda value: _quantity(value))
+                                 "requests_storage", mode="before")(
+        lambda value: None if value is None else _quantity(value))
 
 
 class ContainerDefaults(Model):
+    """The namespace's LimitRange for containers: defaults, and optional bounds and ratio."""
+
     default: ResourceAmounts = ResourceAmounts(cpu="2", memory="4Gi")
     default_request: ResourceAmounts = ResourceAmounts(cpu="500m", memory="1Gi")
+    min: ResourceAmounts | None = None
+    max: ResourceAmounts | None = None
+    max_limit_request_ratio: ResourceAmounts | None = None
 
 
 class NamespaceSpec(Model):
     quota: NamespaceQuota = NamespaceQuota()
     limits: ContainerDefaults = ContainerDefaults()
     holds_state: bool = False
+    # Set (to the reason) to accept that a release step (the idle colour at the active colour's
+    # size, a canary at its largest step) needs more than the quota; the serving tracks at their
+    # autoscaler maximum must still fit. Unset, the program refuses such a stack.
+    accept_release_above_quota: str | None = Field(default=None, min_length=10)
 
 
 class Cluster(Model):
@@ -734,13 +771,13 @@ class ObservabilitySettings(Model):
     alerts: bool = True
     dashboards: bool = True
     runbook_base_url: str = "https://runbooks.micropay.com/alerts"
-    monitor_labels: dict[str, str] = {"release": "kube-prometheus-stack"}
+    monitor_labels: StringMap = {"release": "kube-prometheus-stack"}
     tracing: Tracing | None = None
 
 
 class StorageClassSpec(Model):
     provisioner: str
-    parameters: dict[str, str] = {}
+    parameters: StringMap = {}
     reclaim_policy: Literal["Retain", "Delete"] = "Retain"
     volume_binding_mode: Literal["WaitForFirstConsumer", "Immediate"] = "WaitForFirstConsumer"
     allow_volume_expansion: bool = True

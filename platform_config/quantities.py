@@ -39,7 +39,11 @@ def parse_quantity(text: str | int | float) -> tuple[Fraction, bool]:
 
 def canonical_quantity(text: str | int | float) -> str:
     """Format a quantity as the API server would return it."""
-    value, binary = parse_quantity(text)
+    return format_quantity(*parse_quantity(text))
+
+
+def format_quantity(value: Fraction, binary: bool) -> str:
+    """Write an exact value (base units) in canonical form; ``binary`` picks Ki/Mi/Gi over k/M/G."""
     if value == 0:
         return "0"
     if binary and value.denominator == 1:

@@ -75,6 +75,20 @@ def blue_green_plan(name: str, spec: ServiceSpec) -> DeliveryPlan:
     return DeliveryPlan(tracks=tuple(plans), service_selector={"app": name, "version": colours.active})
 
 
+def preview_colour(spec: ServiceSpec) -> str:
+    """The colour the preview Service selects: the idle one while it runs, else the active one.
+
+    As Argo Rollouts does, a preview with no idle pods points at the active colour, so the
+    Service is never one that selects nothing (a finding of every linter, and a dead endpoint).
+    """
+    colours = spec.colours
+    idle = colours.colour(colours.idle)
+    return colours.idle if idle.tag is not None and idle.replicas != 0 else colours.active
+
+
+CANARY_SUBSETS = ("stable", "canary")
+
+
 def canary_replicas(spec: ServiceSpec) -> int:
     """Canary pods follow the weight (10% of a 3-pod floor is 1 pod) unless set explicitly."""
     canary = spec.canary
@@ -82,9 +96,14 @@ def canary_replicas(spec: ServiceSpec) -> int:
         return canary.replicas
     if canary.autoscaling is not None and canary.autoscaling.enabled:
         return canary.autoscaling.min_replicas
-    if canary.weight == 0:
+    return canary_weight_replicas(spec, canary.weight)
+
+
+def canary_weight_replicas(spec: ServiceSpec, weight: int) -> int:
+    """Canary pods that follow a weight: its share of the stable floor, rounded up, at least 1."""
+    if weight == 0:
         return 0
-    return max(1, -(-_floor(spec) * canary.weight // 100))
+    return max(1, -(-_floor(spec) * weight // 100))
 
 
 def canary_plan(name: str, spec: ServiceSpec) -> DeliveryPlan:

@@ -34,7 +34,11 @@ def traffic_policy(policy: TrafficPolicy) -> dict:
 
 
 def destination_rule(host: str, tracks: list[str], policy: TrafficPolicy) -> dict:
-    """One subset per track, matching the pods' ``version`` label."""
+    """One subset per track, matching the pods' ``version`` label.
+
+    A canary service declares both subsets even at rest: a release step then only adds the canary
+    Deployment and changes the VirtualService, and a subset always exists before a route names it.
+    """
     return {
         "host": host,
         "trafficPolicy": traffic_policy(policy),
@@ -43,7 +47,11 @@ def destination_rule(host: str, tracks: list[str], policy: TrafficPolicy) -> dic
 
 
 def virtual_service(host: str, port: int, canary: Canary, has_canary: bool) -> dict:
-    """Header override first (like Flagger), then the weighted split; stable only without a canary."""
+    """Header override first (like Flagger), then the weighted split; stable only without a canary.
+
+    Without a canary image there is no header route: it would send `canary: true` requests to a
+    subset with no pods, which Istio answers with 503 (no healthy upstream).
+    """
 
     def destination(subset: str, weight: int) -> dict:
         return {"destination": {"host": host, "subset": subset, "port": {"number": port}}, "weight": weight}

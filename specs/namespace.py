@@ -19,8 +19,13 @@ def namespace_labels(name: str, mesh_labels: dict[str, str] | None = None) -> di
 
 
 def resource_quota(spec: NamespaceSpec) -> dict:
+    return {"hard": quota_hard(spec)}
+
+
+def quota_hard(spec: NamespaceSpec) -> dict[str, str]:
+    """The ResourceQuota's ``hard`` map; the capacity check compares against the same figures."""
     quota = spec.quota
-    return {"hard": {
+    hard = {
         "requests.cpu": quota.requests_cpu,
         "requests.memory": quota.requests_memory,
         "limits.cpu": quota.limits_cpu,
@@ -28,12 +33,18 @@ def resource_quota(spec: NamespaceSpec) -> dict:
         "persistentvolumeclaims": str(quota.persistent_volume_claims),
         "services": str(quota.services),
         "pods": str(quota.pods),
-    }}
+    }
+    if quota.requests_storage is not None:
+        hard["requests.storage"] = quota.requests_storage
+    return hard
 
 
 def limit_range(spec: NamespaceSpec) -> dict:
-    return {"limits": [{
-        "type": "Container",
-        "default": spec.limits.default.as_dict(),
-        "defaultRequest": spec.limits.default_request.as_dict(),
-    }]}
+    limits = spec.limits
+    item = {"type": "Container", "default": limits.default.as_dict(),
+            "defaultRequest": limits.default_request.as_dict()}
+    for key, amounts in (("min", limits.min), ("max", limits.max),
+                         ("maxLimitRequestRatio", limits.max_limit_request_ratio)):
+        if amounts is not None:
+            item[key] = amounts.as_dict()
+    return {"limits": [item]}

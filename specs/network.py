@@ -6,10 +6,18 @@ from .traffic import Party, Rule
 
 DNS_PORTS = ({"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53})
 
+# The API server sets this label on every namespace (1.21+), including those that operators
+# install (monitoring, istio-system, ingress-nginx); a label of our own would miss them.
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def namespace_selector(namespace: str) -> dict:
+    return {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}}
+
 
 def dns_peer(dns_namespace: str) -> dict:
     return {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": dns_namespace}},
+        "namespaceSelector": namespace_selector(dns_namespace),
         "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
     }
 
@@ -32,7 +40,7 @@ def peer(party: Party) -> dict:
     if party.cidr:
         return {"ipBlock": {"cidr": party.cidr}}
     return {
-        "namespaceSelector": {"matchLabels": {"name": party.namespace}},
+        "namespaceSelector": namespace_selector(party.namespace),
         "podSelector": {"matchLabels": party.labels},
     }
 

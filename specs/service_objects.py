@@ -59,6 +59,8 @@ def ingress_annotations(route: IngressRoute, cluster_issuer: str | None) -> dict
         annotations["cert-manager.io/cluster-issuer"] = cluster_issuer
     if route.rate_limit_rps:
         annotations["nginx.ingress.kubernetes.io/limit-rps"] = str(route.rate_limit_rps)
+    if route.rate_limit_rpm:
+        annotations["nginx.ingress.kubernetes.io/limit-rpm"] = str(route.rate_limit_rpm)
     return annotations
 
 

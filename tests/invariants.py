@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from platform_config.quantities import quantity_value
+from specs.network import NAMESPACE_NAME_LABEL
 
 
 def labels_match(selector: dict, labels: dict) -> bool:
@@ -61,6 +62,24 @@ def check_probes(deployment: dict) -> list[str]:
     return problems
 
 
+def check_namespace_selectors(policy: dict) -> list[str]:
+    """Peers may select namespaces only by the label the API server sets on every namespace."""
+    name = f"NetworkPolicy {policy['metadata'].get('namespace')}/{policy['metadata']['name']}"
+    problems = []
+    for direction, side in (("ingress", "from"), ("egress", "to")):
+        for index, rule in enumerate(policy["spec"].get(direction, [])):
+            for peer in rule.get(side, []):
+                selector = peer.get("namespaceSelector")
+                if selector is None:
+                    continue
+                keys = set(selector.get("matchLabels", {})) | {expression["key"] for expression
+                                                               in selector.get("matchExpressions", [])}
+                if keys != {NAMESPACE_NAME_LABEL}:
+                    problems.append(f"{name}: {direction}[{index}] selects namespaces by {sorted(keys)}, "
+                                    f"not only {NAMESPACE_NAME_LABEL}")
+    return problems
+
+
 def check_workloads(manifests: list[dict]) -> list[str]:
     """Cross-object invariants: HPA vs replicas, PDB vs replicas, NetworkPolicy and Service coverage."""
     problems = []
@@ -97,6 +116,15 @@ def check_workloads(manifests: list[dict]) -> list[str]:
         if not any(labels_match(service["spec"]["selector"], pod_labels)
                    for service in in_namespace("Service", namespace)) and floor > 0:
             problems.append(f"{name}: no Service selects its pods")
+    for service in by_kind.get("Service", []):
+        namespace = service["metadata"]["namespace"]
+        running = [deployment for deployment in in_namespace("Deployment", namespace)
+                   if deployment["spec"].get("replicas") != 0
+                   and labels_match(service["spec"]["selector"], deployment["spec"]["template"]["metadata"]["labels"])]
+        if not running:
+            problems.append(f"Service {namespace}/{service['metadata']['name']} selects no running pods")
+    for policy in by_kind.get("NetworkPolicy", []):
+        problems += check_namespace_selectors(policy)
     namespaces = {item["metadata"]["name"] for item in by_kind.get("Namespace", [])}
     for namespace in namespaces:
         denies = [policy for policy in in_namespace("NetworkPolicy", namespace)

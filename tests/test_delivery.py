@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from conftest import find
+from conftest import STACKS, find, objects
 from platform_config.loader import ConfigError
 from platform_config.stack import stack_file_config
 from tools.render import diff_manifests, render_config
@@ -34,6 +34,14 @@ BLUE_SCALED_DOWN = {"payment-service": {"blueGreen": {
 
 
 # --- blue-green -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ("staging", "development"))
+def test_at_rest_the_preview_selects_the_active_colour(stack):
+    # No idle colour runs: like Argo Rollouts, the preview points at the active one, never at nothing.
+    for service in ("payment-service", "transaction-service"):
+        assert find(stack, "Service", f"{service}-preview")["spec"]["selector"] == {"app": service, "version": "blue"}
+        assert not [item for item in objects(stack, "Deployment") if item["metadata"]["name"] == f"{service}-green"]
+
 
 def test_stable_service_selects_the_active_colour_and_preview_the_idle_one():
     assert find("production", "Service", "payment-service")["spec"]["selector"] == {
@@ -80,8 +88,11 @@ def test_idle_colour_scales_down_by_config():
     names = {item["metadata"]["name"] for item in result.manifests}
     assert "payment-service-blue-hpa" not in names and "payment-service-blue-pdb" not in names
     assert "payment-service-green-hpa" in names
+    # With no blue pods left the preview follows the active colour instead of selecting nothing.
+    assert pick(result, "Service", "payment-service-preview")["spec"]["selector"]["version"] == "green"
     diff = diff_manifests(render_with(GREEN_ACTIVE).manifests, result.manifests)
-    assert diff["changed"] == {("Deployment", "micropay-payment", "payment-service-blue")}
+    assert diff["changed"] == {("Deployment", "micropay-payment", "payment-service-blue"),
+                               ("Service", "micropay-payment", "payment-service-preview")}
     assert diff["removed"] == {("HorizontalPodAutoscaler", "micropay-payment", "payment-service-blue-hpa"),
                                ("PodDisruptionBudget", "micropay-payment", "payment-service-blue-pdb")}
 
@@ -91,6 +102,7 @@ def test_idle_colour_scales_down_by_config():
     ({"active": "green", "blue": {"tag": "1.0.0"}, "green": {"tag": "1.1.0", "replicas": 0}},
      "scaled to 0 replicas"),
     ({"active": "purple", "blue": {"tag": "1.0.0"}}, "'blue' or 'green'"),
+    ({"active": "blue", "blue": {"tag": "1.0.0", "replicas": 12}}, "above its autoscaling.maxReplicas (10)"),
 ])
 def test_refuses_a_colour_that_cannot_serve(blue_green, words):
     with pytest.raises(ConfigError) as caught:
@@ -160,6 +172,14 @@ def test_every_subset_matches_exactly_one_deployment():
     assert policy["connectionPool"]["http"]["http1MaxPendingRequests"] == 100
 
 
+def test_starting_a_canary_from_rest_leaves_the_destination_rule_alone():
+    at_rest = render_with({"api-gateway": {"canary": {"weight": 0}}})
+    assert routes(at_rest)[0]["name"] == "weighted"
+    diff = diff_manifests(at_rest.manifests, render_with(canary(10)).manifests)
+    assert diff == {"added": {("Deployment", "micropay-core", "api-gateway-canary")}, "removed": set(),
+                    "changed": {("VirtualService", "micropay-core", "api-gateway")}}
+
+
 def test_weight_step_changes_only_the_split_and_canary_replicas():
     diff = diff_manifests(render_with(canary(10)).manifests, render_with(canary(50)).manifests)
     assert diff == {"added": set(), "removed": set(), "changed": {
@@ -173,7 +193,9 @@ def test_promotion_makes_the_canary_stable_and_removes_it():
     assert "api-gateway-canary" not in names
     assert pick(promoted, "Deployment", "api-gateway")["spec"]["template"]["spec"]["containers"][0]["image"] \
         .endswith("api-gateway:1.1.0")
-    assert [subset["name"] for subset in pick(promoted, "DestinationRule", "api-gateway")["spec"]["subsets"]] == ["stable"]
+    # At rest both subsets stay declared (the next release step only adds pods and routes).
+    assert pick(promoted, "DestinationRule", "api-gateway")["spec"]["subsets"] == [
+        {"name": "stable", "labels": {"version": "stable"}}, {"name": "canary", "labels": {"version": "canary"}}]
     assert routes(promoted) == [{"name": "weighted", "route": [{"destination": {
         "host": "api-gateway.micropay-core.svc.cluster.local", "subset": "stable", "port": {"number": 8080}},
         "weight": 100}]}]
@@ -209,6 +231,17 @@ def test_rollback_annotations_and_session_affinity():
     assert service["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": 10800}}
     assert pick(result, "DestinationRule", "api-gateway")["spec"]["trafficPolicy"]["loadBalancer"] == {
         "consistentHash": {"useSourceIp": True}}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_canary_declares_both_subsets_and_routes_the_header_first(stack):
+    for rule in objects(stack, "DestinationRule"):
+        name, namespace = rule["metadata"]["name"], rule["metadata"]["namespace"]
+        assert [subset["name"] for subset in rule["spec"]["subsets"]] == ["stable", "canary"], (stack, name)
+        http = find(stack, "VirtualService", name, namespace)["spec"]["http"]
+        has_canary = any(item["metadata"]["name"] == f"{name}-canary" for item in objects(stack, "Deployment"))
+        assert (http[0]["name"] == "canary-header") == has_canary, (stack, name)
+        assert http[-1]["name"] == "weighted"
 
 
 @pytest.mark.parametrize("stack", MICROPAY)

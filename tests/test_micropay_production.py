@@ -163,7 +163,7 @@ def test_api_gateway_ingress():
 def test_payment_network_policy_admits_the_gateway_as_one_peer():
     policy = find(STACK, "NetworkPolicy", "payment-service", "micropay-payment")
     gateway_rule = policy["spec"]["ingress"][0]
-    assert gateway_rule["from"] == [{"namespaceSelector": {"matchLabels": {"name": "micropay-core"}},
+    assert gateway_rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "micropay-core"}},
                                      "podSelector": {"matchLabels": {"app": "api-gateway"}}}]
     assert gateway_rule["ports"] == [{"protocol": "TCP", "port": 8083}]
     egress = {(rule["to"][0].get("podSelector", {}).get("matchLabels", {}).get("app"), rule["ports"][0]["port"])
@@ -191,3 +191,79 @@ def test_pods_drain_gracefully_and_are_scraped():
         assert annotations["prometheus.io/scrape"] == "true"
         assert annotations["prometheus.io/path"] == "/actuator/prometheus"
         assert len(annotations["checksum/config"]) == 64
+
+
+# --- seed 001's moment of release ---------------------------------------------------------------
+
+SEED_HPA = {"minReplicas": 3, "maxReplicas": 10, "metrics": [("cpu", 70), ("memory", 80)],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300, "selectPolicy": "Max",
+                                       "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]},
+                         "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+                             {"type": "Percent", "value": 100, "periodSeconds": 30},
+                             {"type": "Pods", "value": 2, "periodSeconds": 30}]}}}
+
+
+def hpa_figures(hpa):
+    spec = hpa["spec"]
+    return {"minReplicas": spec["minReplicas"], "maxReplicas": spec["maxReplicas"],
+            "metrics": [(metric["resource"]["name"], metric["resource"]["target"]["averageUtilization"])
+                        for metric in spec["metrics"]], "behavior": spec["behavior"]}
+
+
+@pytest.mark.parametrize("service", ["payment-service", "transaction-service"])
+def test_green_deployed_beside_blue_with_blue_active(service):
+    namespace = SERVICES[service][0]
+    images = {colour: main_container(find(STACK, "Deployment", f"{service}-{colour}", namespace))["image"]
+              for colour in ("blue", "green")}
+    assert images == {"blue": f"registry.micropay.com/{service}:1.0.0",
+                      "green": f"registry.micropay.com/{service}:1.1.0"}
+    assert find(STACK, "Service", service, namespace)["spec"]["selector"] == {"app": service, "version": "blue"}
+    assert find(STACK, "Service", f"{service}-preview", namespace)["spec"]["selector"] == {
+        "app": service, "version": "green"}
+
+
+@pytest.mark.parametrize("colour", ["blue", "green"])
+def test_payment_autoscaler_per_colour_follows_the_document(colour):
+    hpa = find(STACK, "HorizontalPodAutoscaler", f"payment-service-{colour}-hpa", "micropay-payment")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == f"payment-service-{colour}"
+    assert hpa_figures(hpa) == SEED_HPA
+    # The autoscaler owns the replica count (README: how the document's `replicas: 5` relates).
+    assert "replicas" not in find(STACK, "Deployment", f"payment-service-{colour}", "micropay-payment")["spec"]
+
+
+@pytest.mark.parametrize("service", ["api-gateway", "balance-service"])
+def test_canary_at_ten_percent_on_one_pod_with_the_header_route_first(service):
+    namespace = SERVICES[service][0]
+    canary = find(STACK, "Deployment", f"{service}-canary", namespace)
+    assert canary["spec"]["replicas"] == 1
+    assert main_container(canary)["image"] == f"registry.micropay.com/{service}:1.1.0"
+    assert main_container(find(STACK, "Deployment", service, namespace))["image"] == \
+        f"registry.micropay.com/{service}:1.0.0"
+    header, weighted = find(STACK, "VirtualService", service, namespace)["spec"]["http"]
+    assert header["match"] == [{"headers": {"canary": {"exact": "true"}}}]
+    assert [(route["destination"]["subset"], route["weight"]) for route in header["route"]] == [("canary", 100)]
+    assert [(route["destination"]["subset"], route["weight"]) for route in weighted["route"]] == [
+        ("stable", 90), ("canary", 10)]
+    assert [subset["name"] for subset in find(STACK, "DestinationRule", service, namespace)["spec"]["subsets"]] == [
+        "stable", "canary"]
+
+
+PAYMENT_SECRET_KEYS = {"db-username", "db-password", "kafka-username", "kafka-password"}
+
+
+@pytest.mark.parametrize("stack", ["production", "staging", "development"])
+def test_payment_secret_carries_the_four_keys_from_the_configured_source(stack):
+    externals = [item for item in objects(stack, "ExternalSecret") if item["metadata"]["name"] == "payment-service-secrets"]
+    if stack == "production":
+        (external,) = externals
+        assert {item["secretKey"] for item in external["spec"]["data"]} == PAYMENT_SECRET_KEYS
+        assert not [item for item in objects(stack, "Secret") if item["metadata"]["name"] == "payment-service-secrets"]
+    else:
+        assert externals == []
+        secret = find(stack, "Secret", "payment-service-secrets", "micropay-payment")
+        assert set(secret["stringData"]) == PAYMENT_SECRET_KEYS
+    env = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in main_container(
+        find(stack, "Deployment", "payment-service-blue", "micropay-payment"))["env"] if "valueFrom" in item
+           and "secretKeyRef" in item["valueFrom"]}
+    assert {(ref["name"], ref["key"]) for ref in env.values()} == {
+        ("payment-service-secrets", key) for key in PAYMENT_SECRET_KEYS}

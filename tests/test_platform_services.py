@@ -46,18 +46,18 @@ def test_authorization_policies_and_network_policies_agree(stack):
         for rule in network[(namespace, name)]["spec"]["ingress"]:
             peer = rule["from"][0]
             labels = peer["podSelector"]["matchLabels"]
-            peer_namespace = peer["namespaceSelector"]["matchLabels"]["name"]
+            peer_namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
             network_sources.add((peer_namespace, labels.get("app"), tuple(port["port"] for port in rule["ports"])))
         assert mesh_sources == network_sources, name
 
 
 def test_sidecars_reach_istiod_and_prometheus_reaches_merged_metrics():
     policy = find("production", "NetworkPolicy", "user-service", "micropay-user")
-    egress = {(rule["to"][0].get("namespaceSelector", {}).get("matchLabels", {}).get("name"),
+    egress = {(rule["to"][0].get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name"),
                tuple(port["port"] for port in rule["ports"])) for rule in policy["spec"]["egress"]}
     assert ("istio-system", (15012,)) in egress
     scrape = [rule for rule in policy["spec"]["ingress"]
-              if rule["from"][0]["namespaceSelector"]["matchLabels"]["name"] == "monitoring"]
+              if rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "monitoring"]
     assert [port["port"] for port in scrape[0]["ports"]] == [8081, 15020]
 
 
@@ -70,18 +70,19 @@ def test_production_fetches_secrets_with_external_secrets():
     spec = external["spec"]
     assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "micropay-secret-store"}
     assert spec["target"]["name"] == "payment-service-secrets"
-    assert {item["secretKey"] for item in spec["data"]} == {"db-password", "kafka-password"}
+    # Seed 001's four keys, user names included, all from the configured source (the store).
+    assert {item["secretKey"] for item in spec["data"]} == {"db-username", "db-password", "kafka-username",
+                                                            "kafka-password"}
     assert {item["remoteRef"]["key"] for item in spec["data"]} == {
         "micropay/production/payment-service/payment-service-secrets"}
-    # Non-sensitive user names are templated in; no password is.
-    assert spec["target"]["template"]["data"] == {"db-username": "payment_user", "kafka-username": "payment_service"}
+    assert "template" not in spec["target"]
 
 
 def test_generated_secrets_are_secret_outputs_in_state():
     result = rendered("staging")
     passwords = [name for typ, name, _ in result.registrations if typ == "random:index/randomPassword:RandomPassword"]
-    assert sorted(passwords) == ["payment-service-payment-service-secrets-db-password",
-                                 "payment-service-payment-service-secrets-kafka-password"]
+    assert sorted(passwords) == [f"payment-service-payment-service-secrets-{key}" for key in
+                                 ("db-password", "db-username", "kafka-password", "kafka-username")]
     (secret_inputs,) = [inputs for typ, name, inputs in result.registrations if typ == "kubernetes:core/v1:Secret"]
     # The whole stringData reaches the engine marked secret, so state stores it encrypted.
     assert secret_inputs["stringData"][SECRET_SIGNATURE_KEY] == SECRET_SIGNATURE

@@ -8,6 +8,7 @@ from conftest import find, objects, rendered
 from platform_config.loader import ConfigError
 from platform_config.stack import stack_file_config
 from platform_program import load
+from specs.network import NAMESPACE_NAME_LABEL
 from tools.render import diff_manifests
 
 
@@ -186,6 +187,24 @@ def test_planning_mesh_security_and_canary():
     assert [route["weight"] for route in http[1]["route"]] == [90, 10]
     deny = [policy for policy in objects(STACK, "NetworkPolicy") if policy["metadata"]["name"] == "default-deny-all"]
     assert deny and deny[0]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_planning_is_reachable_through_an_ingress_with_tls():
+    ingress = find(STACK, "Ingress", "financial-planning-api-ingress", "financial-planning-prod")
+    assert ingress["metadata"]["annotations"] == {
+        "cert-manager.io/cluster-issuer": "letsencrypt-prod", "nginx.ingress.kubernetes.io/limit-rpm": "100",
+        "nginx.ingress.kubernetes.io/ssl-redirect": "true", "nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}
+    assert (ingress["spec"]["tls"], ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]) == (
+        [{"hosts": ["planning.company.com"], "secretName": "financial-planning-api-tls"}],
+        {"name": "financial-planning-api", "port": {"number": 80}})
+    # The controller may reach the pods: NetworkPolicy and AuthorizationPolicy admit it (with a JWT).
+    policy = find(STACK, "NetworkPolicy", "financial-planning-api", "financial-planning-prod")["spec"]
+    assert {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: "ingress-nginx"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}}} in [
+        rule["from"][0] for rule in policy["ingress"]]
+    rules = find(STACK, "AuthorizationPolicy", "financial-planning-api")["spec"]["rules"]
+    (controller,) = [rule for rule in rules if rule["from"][0]["source"].get("namespaces") == ["ingress-nginx"]]
+    assert controller["from"][0]["source"]["requestPrincipals"] == ["*"]
 
 
 def test_planning_config_and_secrets():

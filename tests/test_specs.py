@@ -80,10 +80,21 @@ def test_checksum_changes_with_content():
     assert workload.checksum({"a": "1"}) != workload.checksum({"a": "2"})
 
 
+def test_namespace_selector_check_refuses_labels_the_api_server_does_not_set():
+    from invariants import check_namespace_selectors
+    rule = Rule(Party("gateway", "monitoring", (("app", "prometheus"),)), (8080,))
+    policy = {"metadata": {"name": "svc", "namespace": "core"},
+              "spec": network.service_policy({"app": "svc"}, [rule], [], "kube-system")}
+    assert check_namespace_selectors(policy) == []
+    policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"] = {"matchLabels": {"name": "monitoring"}}
+    assert check_namespace_selectors(policy) == [
+        "NetworkPolicy core/svc: ingress[0] selects namespaces by ['name'], not only kubernetes.io/metadata.name"]
+
+
 def test_network_peer_is_namespace_and_pods_together():
     rule = Rule(Party("gateway", "core", (("app", "gateway"),)), (8080,))
     policy = network.service_policy({"app": "svc"}, [rule], [], "kube-system")
-    assert policy["ingress"] == [{"from": [{"namespaceSelector": {"matchLabels": {"name": "core"}},
+    assert policy["ingress"] == [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "core"}},
                                             "podSelector": {"matchLabels": {"app": "gateway"}}}],
                                   "ports": [{"protocol": "TCP", "port": 8080}]}]
     assert policy["egress"][-1]["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]

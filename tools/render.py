@@ -162,24 +162,27 @@ def run_under_mocks(mocks: RecordingMocks, project: str, stack: str, program, **
         resume_garbage_collection(paused)
 
 
-def evaluate(stack: str, settings: dict, secrets: dict[str, str]) -> Evaluation:
-    """Run the program (load + deploy) under mocks until every registration has completed."""
+def evaluate(stack: str, settings: dict, secrets: dict[str, str],
+             plain_secrets: frozenset[str] = frozenset()) -> Evaluation:
+    """Validate (load), then run the program (deploy) under mocks until every registration has completed.
+    A ConfigError is raised before the mocks start, so a refusal leaves no pending registration behind."""
     from platform_program import deploy, load
 
+    config = load(stack, settings, secrets, plain_secrets)
     mocks = RecordingMocks()
     warnings = WarningCollector()
     logger = logging.getLogger(f"micropay.render.{stack}")
     logger.propagate = False
     logger.handlers = [warnings]
     monitor = RecordingMonitor(mocks)
-    outputs = run_under_mocks(mocks, PROJECT, stack, lambda: deploy(load(stack, settings, secrets), secrets),
-                              logger=logger, monitor=monitor)
+    outputs = run_under_mocks(mocks, PROJECT, stack, lambda: deploy(config, secrets), logger=logger, monitor=monitor)
     return Evaluation(mocks, monitor, outputs, warnings.messages)
 
 
-def render_config(stack: str, settings: dict, secrets: dict[str, str]) -> RenderResult:
+def render_config(stack: str, settings: dict, secrets: dict[str, str],
+                  plain_secrets: frozenset[str] = frozenset()) -> RenderResult:
     """Evaluate the program for already-read config and turn its registrations into manifests."""
-    run = evaluate(stack, settings, secrets)
+    run = evaluate(stack, settings, secrets, plain_secrets)
     manifests = [manifest for typ, _, inputs in run.mocks.registered
                  if (manifest := to_manifest(typ, inputs)) is not None]
     manifests.sort(key=sort_key)
@@ -188,8 +191,8 @@ def render_config(stack: str, settings: dict, secrets: dict[str, str]) -> Render
 
 
 def render_stack(stack: str) -> RenderResult:
-    settings, secrets, _ = stack_file_config(stack)
-    return render_config(stack, settings, secrets)
+    settings, secrets, plain_secrets = stack_file_config(stack)
+    return render_config(stack, settings, secrets, frozenset(plain_secrets))
 
 
 def object_key(manifest: dict) -> tuple[str, str, str]:

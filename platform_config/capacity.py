@@ -1,0 +1,301 @@
+"""Capacity proven before apply: every namespace's peak demand against its ResourceQuota and LimitRange.
+
+The figures are the ones quota admission computes. A pod counts, per resource, the larger of
+the sum of its app containers (sidecars included) and its largest init container (init
+containers run one at a time, before the app containers); requests and limits are summed
+exactly (``Fraction`` of base units, as the API server's ``Quantity`` arithmetic does).
+
+Peak demand per workload track: its autoscaler maximum (else its replicas) plus the rolling
+update's surge, since a rollout at the maximum briefly runs ``max + maxSurge`` pods. On top of
+that, what the delivery strategy runs at once:
+
+* blue-green: during a switch the idle colour runs at the active colour's size, whether or not
+  it is deployed yet (the release's first step puts it there);
+* canary: the canary track at its largest configured step (``canary.steps``), pods following the
+  weight as ``specs.delivery.canary_replicas`` does, beside the stable track at its maximum.
+
+The part of the demand that only a release step adds is kept apart, so a namespace may accept it
+knowingly (``namespaces.<name>.acceptReleaseAboveQuota``); the serving tracks must always fit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from platform_config.models import Container, PlatformConfig, ServiceSpec
+from platform_config.quantities import format_quantity, quantity_value
+from specs.delivery import TrackPlan, canary_weight_replicas, plan_for
+from specs.namespace import quota_hard
+
+COMPUTE = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
+COUNTS = ("pods", "services", "persistentvolumeclaims")
+# Quota key -> the stack key that sets it.
+QUOTA_KEYS = {"requests.cpu": "requestsCpu", "requests.memory": "requestsMemory", "limits.cpu": "limitsCpu",
+              "limits.memory": "limitsMemory", "pods": "pods", "services": "services",
+              "persistentvolumeclaims": "persistentVolumeClaims", "requests.storage": "requestsStorage"}
+
+
+def is_memory_like(key: str) -> bool:
+    return key.endswith("memory") or key.endswith("storage")
+
+
+def show(key: str, value: Fraction) -> str:
+    """A figure as the API server writes it (``88``, ``8700m``, ``176Gi``)."""
+    if key in COUNTS:
+        return str(value)
+    return format_quantity(value, is_memory_like(key))
+
+
+def pod_footprint(spec: ServiceSpec) -> dict[str, Fraction]:
+    """What one pod charges to the quota: max(sum of app containers, largest init container)."""
+    app = [spec.resources.as_dict(), *(sidecar.resources.as_dict() for sidecar in spec.sidecars)]
+    init = [helper.resources.as_dict() for helper in spec.init_containers]
+    footprint = {}
+    for key in COMPUTE:
+        section, resource = key.split(".")
+        running = sum((quantity_value(amounts[section][resource]) for amounts in app), Fraction(0))
+        starting = max((quantity_value(amounts[section][resource]) for amounts in init), default=Fraction(0))
+        footprint[key] = max(running, starting)
+    return footprint
+
+
+def surge(spec: ServiceSpec, replicas: int) -> int:
+    """Extra pods a rollout may run: maxSurge, a percentage rounded up as the Deployment controller does."""
+    if replicas == 0:
+        return 0
+    value = str(spec.strategy.max_surge)
+    if value.endswith("%"):
+        return math.ceil(replicas * int(value[:-1]) / 100)
+    return int(value)
+
+
+def track_ceiling(plan: TrackPlan) -> int:
+    """The most pods a track runs outside a rollout: its autoscaler maximum, else its replicas."""
+    if plan.autoscaling is not None:
+        return plan.autoscaling.max_replicas
+    return plan.track.replicas or 0
+
+
+@dataclass(frozen=True)
+class TrackDemand:
+    """One Deployment's pods at peak: ``now`` as configured, ``peak`` with its release step."""
+
+    service: str
+    deployment: str
+    now: int
+    peak: int
+    why: str
+    footprint: dict[str, Fraction]
+    # The service key that sizes this track, for the fix a message proposes.
+    scale_key: str
+
+
+@dataclass
+class NamespaceDemand:
+    namespace: str
+    tracks: list[TrackDemand] = field(default_factory=list)
+    services: int = 0
+    claims: int = 0
+    storage: Fraction = Fraction(0)
+
+    def total(self, key: str, release: bool = True) -> Fraction:
+        if key == "services":
+            return Fraction(self.services)
+        if key == "persistentvolumeclaims":
+            return Fraction(self.claims)
+        if key == "requests.storage":
+            return self.storage
+        count = (lambda track: track.peak) if release else (lambda track: track.now)
+        if key == "pods":
+            return Fraction(sum(count(track) for track in self.tracks))
+        return sum((count(track) * track.footprint[key] for track in self.tracks), Fraction(0))
+
+
+def _with_surge(spec: ServiceSpec, pods: int) -> int:
+    return pods + surge(spec, pods)
+
+
+def service_tracks(name: str, spec: ServiceSpec) -> list[TrackDemand]:
+    plan = plan_for(name, spec)
+    tracks = {track_plan.track.version: track_plan for track_plan in plan.tracks}
+    if spec.delivery == "blueGreen":
+        colours = spec.colours
+        active = tracks[colours.active]
+        active_pods = _with_surge(spec, track_ceiling(active))
+        result = [TrackDemand(name, active.track.deployment_name, active_pods, active_pods,
+                              f"active colour: {_ceiling_words(active)} + surge", pod_footprint(spec),
+                              _scale_key(active))]
+        idle = tracks.get(colours.idle)
+        idle_now = _with_surge(spec, track_ceiling(idle)) if idle else 0
+        result.append(TrackDemand(name, f"{name}-{colours.idle}", idle_now, max(idle_now, active_pods),
+                                  "idle colour at the active colour's size during a switch", pod_footprint(spec),
+                                  _scale_key(active)))
+        return result
+    if spec.delivery == "canary":
+        stable = tracks["stable"]
+        stable_pods = _with_surge(spec, track_ceiling(stable))
+        result = [TrackDemand(name, stable.track.deployment_name, stable_pods, stable_pods,
+                              f"stable: {_ceiling_words(stable)} + surge", pod_footprint(spec), _scale_key(stable))]
+        canary = tracks.get("canary")
+        canary_spec = spec.canary_spec()
+        now = _with_surge(canary_spec, track_ceiling(canary)) if canary else 0
+        autoscaling = spec.canary.autoscaling
+        largest = max(spec.canary.steps)
+        at_step = (autoscaling.max_replicas if autoscaling is not None and autoscaling.enabled
+                   else canary_weight_replicas(spec, largest))
+        scale_key = ("canary.autoscaling.maxReplicas" if autoscaling is not None and autoscaling.enabled
+                     else "canary.steps")
+        result.append(TrackDemand(name, f"{name}-canary", now, max(now, _with_surge(canary_spec, at_step)),
+                                  f"canary at its largest step, {largest} %", pod_footprint(canary_spec), scale_key))
+        return result
+    (only,) = plan.tracks
+    pods = _with_surge(spec, track_ceiling(only))
+    return [TrackDemand(name, only.track.deployment_name, pods, pods, f"{_ceiling_words(only)} + surge",
+                        pod_footprint(spec), _scale_key(only))]
+
+
+def _scale_key(plan: TrackPlan) -> str:
+    return "autoscaling.maxReplicas" if plan.autoscaling is not None else "replicas"
+
+
+def _ceiling_words(plan: TrackPlan) -> str:
+    if plan.autoscaling is not None:
+        return f"autoscaler maximum {plan.autoscaling.max_replicas}"
+    return f"{plan.track.replicas} replicas"
+
+
+def namespace_demands(config: PlatformConfig) -> dict[str, NamespaceDemand]:
+    demands = {name: NamespaceDemand(name) for name in config.namespaces}
+    for name, spec in config.services.items():
+        demand = demands[spec.namespace]
+        demand.tracks += service_tracks(name, spec)
+        demand.services += 2 if spec.delivery == "blueGreen" else 1
+        demand.claims += len(spec.claims)
+        demand.storage += sum((quantity_value(claim.size) for claim in spec.claims.values()), Fraction(0))
+    return demands
+
+
+@dataclass(frozen=True)
+class CapacityReport:
+    problems: list[tuple[str, str]]
+    accepted: list[tuple[str, str]]
+
+
+def check_capacity(config: PlatformConfig) -> CapacityReport:
+    problems: list[tuple[str, str]] = []
+    accepted: list[tuple[str, str]] = []
+    for namespace, demand in namespace_demands(config).items():
+        spec = config.namespaces[namespace]
+        hard = quota_hard(spec)
+        for key, limit_text in hard.items():
+            limit = quantity_value(limit_text)
+            need, steady = demand.total(key), demand.total(key, release=False)
+            if need <= limit:
+                continue
+            path = f"namespaces.{namespace}.quota.{QUOTA_KEYS[key]}"
+            message = _shortfall(config.stack, namespace, key, need, limit, demand)
+            if spec.accept_release_above_quota and steady <= limit:
+                accepted.append((path, f"{message} [accepted: {spec.accept_release_above_quota}]"))
+            else:
+                problems.append((path, message))
+        problems += _limit_range_problems(config, namespace)
+    return CapacityReport(problems, accepted)
+
+
+def _shortfall(stack: str, namespace: str, key: str, need: Fraction, limit: Fraction,
+               demand: NamespaceDemand) -> str:
+    if key in ("services", "persistentvolumeclaims", "requests.storage"):
+        what = {"services": "Services", "persistentvolumeclaims": "claims",
+                "requests.storage": "storage requested by claims"}[key]
+        return (f"stack '{stack}', namespace {namespace}: {key} needs {show(key, need)} ({what}) but the "
+                f"ResourceQuota allows {show(key, limit)}: raise namespaces.{namespace}.quota.{QUOTA_KEYS[key]} "
+                f"to at least {show(key, need)}, or remove some")
+    parts = []
+    scale_fixes: list[str] = []
+    resource_fixes: list[str] = []
+    for track in sorted(demand.tracks, key=lambda item: -item.peak * (1 if key == "pods" else item.footprint[key])):
+        if track.peak == 0:
+            continue
+        each = "" if key == "pods" else f" × {show(key, track.footprint[key])}"
+        parts.append(f"{track.deployment} {track.peak} pods{each} ({track.why})")
+        for fixes, fix in ((scale_fixes, f"services.{track.service}.{track.scale_key}"),
+                           (resource_fixes, None if key == "pods" else f"services.{track.service}.resources.{key}")):
+            if fix and fix not in fixes:
+                fixes.append(fix)
+    lower = ", ".join([*scale_fixes, *resource_fixes])
+    return (f"stack '{stack}', namespace {namespace}: {key} needs {show(key, need)} at peak but the ResourceQuota "
+            f"allows {show(key, limit)} ({'; '.join(parts)}): raise namespaces.{namespace}.quota.{QUOTA_KEYS[key]} "
+            f"to at least {show(key, need)}, or lower {lower}")
+
+
+def _containers(name: str, spec: ServiceSpec) -> list[tuple[str, str, dict]]:
+    """(where, container, resources) of every container the service's tracks run."""
+    specs = {"": spec}
+    if spec.delivery == "canary" and spec.canary.overrides:
+        specs["canary.overrides."] = spec.canary_spec()
+    found = []
+    for prefix, each in specs.items():
+        found.append((f"services.{name}.{prefix}resources", name, each.resources.as_dict()))
+        helpers: list[tuple[str, Container]] = [*(("sidecars", helper) for helper in each.sidecars),
+                                                *(("initContainers", helper) for helper in each.init_containers)]
+        for kind, helper in helpers:
+            found.append((f"services.{name}.{prefix}{kind}.{helper.name}.resources", helper.name,
+                          helper.resources.as_dict()))
+    return found
+
+
+def _limit_range_problems(config: PlatformConfig, namespace: str) -> list[tuple[str, str]]:
+    limits = config.namespaces[namespace].limits
+    stack = config.stack
+    where = f"namespaces.{namespace}.limits"
+    low = limits.min.as_dict() if limits.min else {}
+    high = limits.max.as_dict() if limits.max else {}
+    ratio = limits.max_limit_request_ratio.as_dict() if limits.max_limit_request_ratio else {}
+    problems = []
+    # The API server refuses a LimitRange whose defaults fall outside its own bounds.
+    for resource in ("cpu", "memory"):
+        default = limits.default.as_dict().get(resource)
+        default_request = limits.default_request.as_dict().get(resource)
+        if default and resource in high and quantity_value(default) > quantity_value(high[resource]):
+            problems.append((f"{where}.default.{resource}",
+                             f"stack '{stack}', namespace {namespace}: the LimitRange default {resource} {default} is "
+                             f"above its max {high[resource]}: lower the default or raise the max"))
+        if default_request and resource in low and quantity_value(default_request) < quantity_value(low[resource]):
+            problems.append((f"{where}.defaultRequest.{resource}",
+                             f"stack '{stack}', namespace {namespace}: the LimitRange defaultRequest {resource} "
+                             f"{default_request} is below its min {low[resource]}: raise the default or lower the min"))
+    for name, spec in config.services.items():
+        if spec.namespace != namespace:
+            continue
+        for path, container, resources in _containers(name, spec):
+            for resource in ("cpu", "memory"):
+                request = resources["requests"].get(resource)
+                limit = resources["limits"].get(resource)
+                about = f"stack '{stack}', namespace {namespace}: container {container} of {name}"
+                if resource in low and request and quantity_value(request) < quantity_value(low[resource]):
+                    problems.append((f"{path}.requests.{resource}",
+                                     f"{about} requests {resource} {request}, below the LimitRange min "
+                                     f"{low[resource]}, so its pods are refused: raise the request to at least "
+                                     f"{low[resource]} or lower {where}.min.{resource}"))
+                if resource in high and limit and quantity_value(limit) > quantity_value(high[resource]):
+                    problems.append((f"{path}.limits.{resource}",
+                                     f"{about} limits {resource} to {limit}, above the LimitRange max "
+                                     f"{high[resource]}, so its pods are refused: lower the limit to at most "
+                                     f"{high[resource]} or raise {where}.max.{resource}"))
+                if resource in ratio and request and limit:
+                    actual = quantity_value(limit) / quantity_value(request)
+                    allowed = quantity_value(ratio[resource])
+                    if actual > allowed:
+                        problems.append((f"{path}.limits.{resource}",
+                                         f"{about} has a {resource} limit/request ratio of {_ratio(actual)} "
+                                         f"({limit}/{request}), above the LimitRange maxLimitRequestRatio "
+                                         f"{ratio[resource]}: raise the request to at least "
+                                         f"{show('limits.' + resource, quantity_value(limit) / allowed)} or "
+                                         f"lower the limit, or raise {where}.maxLimitRequestRatio.{resource}"))
+    return problems
+
+
+def _ratio(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{float(value):.2f}"

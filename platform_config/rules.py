@@ -1,0 +1,408 @@
+"""What the API server, a controller or the runtime would refuse or run wrongly, found before registration.
+
+Each rule reads the whole validated config and returns ``Problem``s naming the key path (the
+``pulumi config set --path`` form), what is wrong and the fix. The formats are Kubernetes' own
+(apimachinery's validation: DNS-1123/1035 names, qualified label names, IANA port names, C
+identifiers) and those of the controllers the program targets (Velero's Go durations and cron,
+Prometheus' durations).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterator
+
+from specs.workload import helper_config_map
+
+from .models import Container, PlatformConfig, ResourceAmounts, ServiceSpec
+from .quantities import parse_quantity
+
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?=[a-z0-9]))*$")
+GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+PROMETHEUS_DURATION = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
+CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+ISTIO_RESERVED_PORTS = range(15000, 15091)  # the sidecar's own ports (15001, 15006, 15020, 15021, 15090, ...)
+# Labels and names the program sets itself: a service that sets them breaks its own selectors.
+OWNED_LABELS = ("app", "version", "app.kubernetes.io/name", "app.kubernetes.io/version",
+                "app.kubernetes.io/managed-by")
+# The longest suffix the program appends to a service's name for an object it derives
+# ("<service>-rolebinding"; "<service>-canary-hpa" and "<service>-green-vpa" are shorter).
+# tests/test_rules.py checks it against every rendered stack.
+LONGEST_DERIVED_SUFFIX = len("-rolebinding")
+MAX_NAME = 63
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    message: str
+    fix: str
+
+    def as_pair(self) -> tuple[str, str]:
+        return self.key, f"{self.message}; {self.fix}"
+
+
+def config_problems(config: PlatformConfig) -> list[Problem]:
+    """Every problem of the whole config, in key order within each rule."""
+    problems: list[Problem] = []
+    for rule in (_service_names, _labels, _quantities, _limit_ranges, _ports, _environment, _config_keys, _containers, _ingress,
+                 _secret_names, _endpoints, _mesh, _backups, _prometheus_durations, _canary_routes):
+        problems += rule(config)
+    return problems
+
+
+# --- names and labels ---------------------------------------------------------------------------
+
+def _service_names(config: PlatformConfig) -> Iterator[Problem]:
+    longest = MAX_NAME - LONGEST_DERIVED_SUFFIX
+    for name, service in config.services.items():
+        for group in ("sidecars", "initContainers"):
+            helpers: list[Container] = service.sidecars if group == "sidecars" else service.init_containers
+            for index, helper in enumerate(helpers):
+                config_map = helper_config_map(name, helper)
+                # The pod's volume for it is named "<helper>-config": a DNS-1123 label too.
+                if helper.config_files and (len(config_map) > MAX_NAME or len(f"{helper.name}-config") > MAX_NAME):
+                    yield Problem(f"services.{name}.{group}.{index}.name", f"the ConfigMap of its configFiles "
+                                  f"would be named '{config_map}', longer than {MAX_NAME} characters",
+                                  "give the container a shorter name")
+        if not DNS1035_LABEL.match(name):
+            yield Problem(f"services.{name}", f"'{name}' cannot name a Kubernetes Service (DNS-1035: lower-case "
+                          "letters, digits and '-', starting with a letter)", "rename the service in the catalog")
+        elif len(name) > longest:
+            yield Problem(f"services.{name}", f"'{name}' has {len(name)} characters, so names derived from it "
+                          f"(such as '{name}-rolebinding') pass Kubernetes' limit of {MAX_NAME}",
+                          f"rename the service to at most {longest} characters")
+
+
+def _label_problems(key: str, labels: dict[str, str]) -> Iterator[Problem]:
+    for label, value in labels.items():
+        prefix, _, label_name = label.rpartition("/")
+        if label in OWNED_LABELS:
+            yield Problem(f"{key}.{label}", f"the program sets '{label}' itself and selects pods by it",
+                          "remove it, or choose another label name")
+        elif (prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix))) or \
+                len(label_name) > MAX_NAME or not LABEL_NAME.match(label_name):
+            yield Problem(f"{key}.{label}", f"'{label}' is not a valid label name", "use an optional DNS "
+                          "prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending "
+                          "with a letter or digit")
+        if len(value) > MAX_NAME or not LABEL_VALUE.match(value):
+            yield Problem(f"{key}.{label}", "the value is not a valid label value",
+                          "use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
+                          "or digit (or put free text in annotations)")
+
+
+def _labels(config: PlatformConfig) -> Iterator[Problem]:
+    for name, service in config.services.items():
+        yield from _label_problems(f"services.{name}.labels", service.labels)
+        for where, tag in _tags(name, service):
+            # The tag is also the pods' app.kubernetes.io/version label.
+            if len(tag) > MAX_NAME or not LABEL_VALUE.match(tag):
+                yield Problem(where, f"tag '{tag}' is also the pods' app.kubernetes.io/version label, which "
+                              "allows at most 63 letters, digits, '-', '_' or '.'", "use a shorter tag")
+
+
+def _tags(name: str, service: ServiceSpec) -> Iterator[tuple[str, str]]:
+    yield f"services.{name}.tag", service.tag
+    if service.canary.tag:
+        yield f"services.{name}.canary.tag", service.canary.tag
+    if service.blue_green:
+        for colour in ("blue", "green"):
+            tag = getattr(service.blue_green, colour).tag
+            if tag:
+                yield f"services.{name}.blueGreen.{colour}.tag", tag
+
+
+# --- quantities ------------------------------------------------------------------------------------
+
+# No container runtime starts a container with less memory than this (runc needs a few MiB itself).
+SMALLEST_MEMORY = 4 * 2**20
+
+
+def _amount_problems(key: str, amounts: ResourceAmounts) -> Iterator[Problem]:
+    for resource, text in amounts.as_dict().items():
+        value, _ = parse_quantity(text)
+        if value <= 0:
+            yield Problem(f"{key}.{resource}", f"{resource} of {text} leaves the container nothing",
+                          "give a positive amount, e.g. 100m CPU or 256Mi memory")
+        elif resource != "cpu" and value.denominator != 1:
+            yield Problem(f"{key}.{resource}", f"{text} is a fraction of a byte ('m' means milli, not mega)",
+                          f"write Mi for mebibytes, e.g. {text.removesuffix('m')}Mi")
+        elif resource == "memory" and value < SMALLEST_MEMORY:
+            yield Problem(f"{key}.{resource}", f"{text} is less than the 4Mi any container needs to start",
+                          f"write the unit, e.g. {text}Mi")
+
+
+def _quantities(config: PlatformConfig) -> Iterator[Problem]:
+    for name, service in config.services.items():
+        containers = [(f"services.{name}.resources", service.resources)]
+        for group in ("sidecars", "initContainers"):
+            helpers: list[Container] = service.sidecars if group == "sidecars" else service.init_containers
+            containers += [(f"services.{name}.{group}.{index}.resources", helper.resources)
+                           for index, helper in enumerate(helpers)]
+        for key, resources in containers:
+            yield from _amount_problems(f"{key}.requests", resources.requests)
+            yield from _amount_problems(f"{key}.limits", resources.limits)
+        for claim_name, claim in service.claims.items():
+            size, _ = parse_quantity(claim.size)
+            if size <= 0 or size.denominator != 1:
+                yield Problem(f"services.{name}.claims.{claim_name}.size", f"{claim.size} cannot size a volume",
+                              "give a whole, positive size such as 10Gi")
+
+
+def _limit_ranges(config: PlatformConfig) -> Iterator[Problem]:
+    for name, namespace in config.namespaces.items():
+        key = f"namespaces.{name}.limits"
+        defaults = namespace.limits
+        yield from _amount_problems(f"{key}.default", defaults.default)
+        yield from _amount_problems(f"{key}.defaultRequest", defaults.default_request)
+        limits, requests = defaults.default.as_dict(), defaults.default_request.as_dict()
+        for resource in sorted(set(limits) & set(requests)):
+            if parse_quantity(requests[resource])[0] > parse_quantity(limits[resource])[0]:
+                yield Problem(f"{key}.defaultRequest.{resource}", f"the default request ({requests[resource]}) is "
+                              f"above the default limit ({limits[resource]}), so the API server refuses every pod "
+                              "that relies on both", f"lower it to at most {limits[resource]}")
+
+
+# --- ports ---------------------------------------------------------------------------------------
+
+def _declared_ports(service: ServiceSpec) -> dict[str, int]:
+    ports = {"http": service.port}
+    if service.observability.metrics_port and service.observability.metrics_port != service.port:
+        ports["metrics"] = service.observability.metrics_port
+    return ports
+
+
+def _probe_problems(key: str, probes, declared: dict[str, int]) -> Iterator[Problem]:
+    for kind in ("startup", "liveness", "readiness"):
+        probe = getattr(probes, kind, None)
+        if probe is None:
+            continue
+        if isinstance(probe.port, int) and not 1 <= probe.port <= 65535:
+            yield Problem(f"{key}.{kind}.port", f"port {probe.port} is outside 1-65535", "use a declared port")
+        elif isinstance(probe.port, str) and probe.port not in declared:
+            yield Problem(f"{key}.{kind}.port", f"the container declares no port named '{probe.port}'",
+                          f"use one of: {', '.join(sorted(declared))}, or a port number")
+
+
+def _ports(config: PlatformConfig) -> Iterator[Problem]:
+    istio = config.platform.mesh.provider == "istio"
+    for name, service in config.services.items():
+        declared = _declared_ports(service)
+        yield from _probe_problems(f"services.{name}.probes", service.probes, declared)
+        owners: dict[int, str] = {port: f"services.{name}.{'port' if port_name == 'http' else 'observability.metricsPort'}"
+                                  for port_name, port in declared.items()}
+        for index, sidecar in enumerate(service.sidecars):
+            key = f"services.{name}.sidecars.{index}"
+            if sidecar.probes:
+                yield from _probe_problems(f"{key}.probes", sidecar.probes, sidecar.ports)
+            for port_name, port in sidecar.ports.items():
+                if len(port_name) > 15 or not PORT_NAME.match(port_name):
+                    yield Problem(f"{key}.ports.{port_name}", "not a valid port name", "use at most 15 lower-case "
+                                  "letters, digits and '-', with at least one letter")
+                if port_name in declared:
+                    yield Problem(f"{key}.ports.{port_name}", f"the service's container already names a port "
+                                  f"'{port_name}', and port names are unique in a pod", "rename the sidecar's port")
+                if not 1 <= port <= 65535:
+                    yield Problem(f"{key}.ports.{port_name}", f"port {port} is outside 1-65535", "pick a valid port")
+                elif port in owners:
+                    yield Problem(f"{key}.ports.{port_name}", f"port {port} is already used by {owners[port]}, and "
+                                  "containers of one pod share its ports", "give the sidecar another port")
+                owners.setdefault(port, f"{key}.ports.{port_name}")
+        if istio:
+            for port, key in sorted(owners.items()):
+                if port in ISTIO_RESERVED_PORTS:
+                    yield Problem(key, f"port {port} is reserved by the Istio sidecar (15000-15090)",
+                                  "pick a port outside 15000-15090")
+
+
+# --- environment and config keys ------------------------------------------------------------------
+
+def _environment(config: PlatformConfig) -> Iterator[Problem]:
+    # The platform's OTEL_* variables are defaults a service may override on purpose, so not counted here.
+    for name, service in config.services.items():
+        sources: dict[str, str] = {}
+
+        def define(variable: str, where: str) -> Iterator[Problem]:
+            if variable in sources:
+                yield Problem(where, f"{variable} is also set by {sources[variable]}, and only one value would reach "
+                              "the container", "set it in one place")
+            sources.setdefault(variable, where)
+
+        for variable in service.env:
+            yield from define(variable, f"services.{name}.env.{variable}")
+        for variable in service.config_env:
+            yield from define(variable, f"services.{name}.configEnv.{variable}")
+        for index, secret in enumerate(service.secrets):
+            for key_name, key in secret.keys.items():
+                if key.env:
+                    yield from define(key.env, f"services.{name}.secrets.{index}.keys.{key_name}.env")
+
+
+def _config_keys(config: PlatformConfig) -> Iterator[Problem]:
+    for name, service in config.services.items():
+        sections = {"configFiles": service.config_files, "configData": service.config_data}
+        for index, secret in enumerate(service.secrets):
+            sections[f"secrets.{index}.keys"] = secret.keys
+        for section, keys in sections.items():
+            for key in keys:
+                if len(key) > 253 or not CONFIG_KEY.match(key):
+                    yield Problem(f"services.{name}.{section}.{key}", f"'{key}' is not a valid ConfigMap/Secret key",
+                                  "use letters, digits, '-', '_' and '.' only")
+        for key in sorted(set(service.config_files) & set(service.config_data)):
+            yield Problem(f"services.{name}.configData.{key}", f"configFiles.{key} writes the same ConfigMap key",
+                          "rename one of them")
+
+
+def _containers(config: PlatformConfig) -> Iterator[Problem]:
+    for name, service in config.services.items():
+        named = {name: f"services.{name}"}
+        for group in ("sidecars", "initContainers"):
+            helpers: list[Container] = service.sidecars if group == "sidecars" else service.init_containers
+            for index, helper in enumerate(helpers):
+                key = f"services.{name}.{group}.{index}"
+                first = named.setdefault(helper.name, f"{key}.name")
+                if first != f"{key}.name":
+                    yield Problem(f"{key}.name", f"{first} already names a container of the pod '{helper.name}'",
+                                  "give each container its own name")
+                for path in helper.mounts:
+                    if path not in service.writable_paths:
+                        yield Problem(f"{key}.mounts.{path}", f"'{path}' is not one of the service's writablePaths "
+                                      f"({', '.join(service.writable_paths)}), so no volume backs it",
+                                      f"add it to services.{name}.writablePaths or mount a declared path")
+                targets = Counter(helper.mounts.values())
+                for path, count in targets.items():
+                    if count > 1:
+                        yield Problem(f"{key}.mounts", f"'{path}' is mounted {count} times in one container",
+                                      "mount each path once")
+        main_paths = Counter([*service.writable_paths, *(claim.mount_path for claim in service.claims.values()
+                                                          if claim.mount_path)])
+        if service.config_files:
+            main_paths[service.config_mount_path] += 1
+        for path, count in main_paths.items():
+            if count > 1:
+                yield Problem(f"services.{name}", f"'{path}' is mounted {count} times in the service's container "
+                              "(writablePaths, claims, configMountPath)", "mount each path once")
+
+
+# --- edge, secrets, endpoints, mesh -------------------------------------------------------------
+
+def _ingress(config: PlatformConfig) -> Iterator[Problem]:
+    routes: dict[tuple[str, str], str] = {}
+    for name, service in config.services.items():
+        route = service.ingress
+        if route is None:
+            continue
+        key = f"services.{name}.ingress"
+        host = route.host.removeprefix("*.")
+        if "://" in route.host or ":" in host or len(host) > 253 or not DNS1123_SUBDOMAIN.match(host):
+            yield Problem(f"{key}.host", f"'{route.host}' is not a host name as an Ingress takes it",
+                          "write the lower-case host alone (no scheme, port or path), e.g. api.example.com")
+        if not route.path.startswith("/"):
+            yield Problem(f"{key}.path", f"'{route.path}' is relative, and an Ingress path must be absolute",
+                          f"write '/{route.path}'")
+        if route.tls_secret is not None and (len(route.tls_secret) > 253
+                                             or not DNS1123_SUBDOMAIN.match(route.tls_secret)):
+            yield Problem(f"{key}.tlsSecret", f"'{route.tls_secret}' is not a valid Secret name",
+                          "use lower-case letters, digits, '-' and '.'")
+        if config.platform.ingress_from is None:
+            yield Problem(key, "platform.ingressFrom is null, so the service's NetworkPolicy admits no ingress "
+                          "controller and every request through this Ingress is dropped",
+                          "set platform.ingressFrom to the controller's namespace and pod labels, or remove the Ingress")
+        first = routes.setdefault((route.host, route.path), name)
+        if first != name:
+            yield Problem(f"{key}.host", f"{route.host}{route.path} is already routed to {first}, and the "
+                          "ingress controller would pick one of the two", "give one of them another host or path")
+
+
+def _secret_names(config: PlatformConfig) -> Iterator[Problem]:
+    owners: dict[tuple[str, str], str] = {}
+    for name, service in config.services.items():
+        for index, secret in enumerate(service.secrets):
+            secret_name = secret.secret_name(name)
+            key = f"services.{name}.secrets.{index}.name"
+            if len(secret_name) > 253 or not DNS1123_SUBDOMAIN.match(secret_name):
+                yield Problem(key, f"'{secret_name}' is not a valid Secret name",
+                              "use lower-case letters, digits, '-' and '.'")
+            first = owners.setdefault((service.namespace, secret_name), key)
+            if first != key:
+                yield Problem(key, f"Secret '{secret_name}' in {service.namespace} is also written by {first}, and "
+                              "one would overwrite the other", "give each secret its own name")
+
+
+def _endpoints(config: PlatformConfig) -> Iterator[Problem]:
+    for name, endpoint in config.endpoints.items():
+        key = f"endpoints.{name}"
+        if endpoint.cidr is not None and endpoint.host is None:
+            yield Problem(f"{key}.host", "a managed endpoint (cidr) has no host, so services would be given the "
+                          f"address {name}.None.svc", "set host to the managed service's DNS name")
+        if endpoint.cidr is not None:
+            try:
+                ipaddress.ip_network(endpoint.cidr, strict=False)
+            except ValueError as error:
+                yield Problem(f"{key}.cidr", f"'{endpoint.cidr}' is not an address range ({error})",
+                              "write it as address/prefix, e.g. 10.20.0.0/16")
+
+
+def _mesh(config: PlatformConfig) -> Iterator[Problem]:
+    mesh = config.platform.mesh
+    if mesh.mtls == "STRICT" and mesh.provider == "none":
+        yield Problem("platform.mesh.mtls", "STRICT mutual TLS needs a service mesh, and provider is none",
+                      "set platform.mesh.provider: istio, or mtls: PERMISSIVE")
+    if mesh.jwt and not mesh.jwt.issuer.startswith("https://"):
+        yield Problem("platform.mesh.jwt.issuer", f"'{mesh.jwt.issuer}' is not an https URL, so tokens could be "
+                      "forged by anyone on the path to it", "use the issuer's https URL")
+    if mesh.jwt and not mesh.jwt.jwks_uri.startswith("https://"):
+        yield Problem("platform.mesh.jwt.jwksUri", f"'{mesh.jwt.jwks_uri}' is not an https URL, so the signing "
+                      "keys could be replaced in transit", "use the issuer's https JWKS URL")
+    if mesh.provider == "istio" and mesh.mtls == "STRICT":
+        for name, service in config.services.items():
+            if service.pod_annotations.get("sidecar.istio.io/inject") == "false":
+                yield Problem(f"services.{name}.podAnnotations.sidecar.istio.io/inject", "a pod without a sidecar "
+                              "cannot speak mutual TLS, and its namespace is STRICT, so no peer could reach it",
+                              "remove the annotation, or make the mesh PERMISSIVE")
+
+
+# --- other controllers' formats ------------------------------------------------------------------
+
+def _backups(config: PlatformConfig) -> Iterator[Problem]:
+    backups = config.platform.backups
+    if not backups.enabled:
+        return
+    if not GO_DURATION.match(backups.ttl):
+        yield Problem("platform.backups.ttl", f"'{backups.ttl}' is not a Go duration, which Velero requires",
+                      "write hours, e.g. 720h0m0s for 30 days")
+    fields = backups.schedule.split()
+    if not backups.schedule.startswith("@") and (len(fields) != 5 or not all(CRON_FIELD.match(f) for f in fields)):
+        yield Problem("platform.backups.schedule", f"'{backups.schedule}' is not a five-field cron expression",
+                      "write minute hour day-of-month month day-of-week, e.g. '0 2 * * *'")
+
+
+def _prometheus_durations(config: PlatformConfig) -> Iterator[Problem]:
+    for name, service in config.services.items():
+        observability = service.observability
+        durations = {"observability.serviceMonitor.interval": observability.service_monitor.interval,
+                     "observability.serviceMonitor.scrapeTimeout": observability.service_monitor.scrape_timeout}
+        durations.update({f"observability.alerts.extra.{index}.for": alert.for_
+                          for index, alert in enumerate(observability.alerts.extra)})
+        for key, value in durations.items():
+            if value is not None and (not value or not PROMETHEUS_DURATION.match(value)):
+                yield Problem(f"services.{name}.{key}", f"'{value}' is not a Prometheus duration",
+                              "write a number with a unit: ms, s, m, h, d, w or y (e.g. 30s, 5m)")
+
+
+# --- delivery -------------------------------------------------------------------------------------
+
+def _canary_routes(config: PlatformConfig) -> Iterator[Problem]:
+    for name, service in config.services.items():
+        canary = service.canary
+        if service.delivery == "canary" and canary.tag and canary.replicas == 0:
+            yield Problem(f"services.{name}.canary.replicas", "the canary header route sends requests to a canary "
+                          "with 0 pods, so they fail", "give the canary at least one replica, or remove canary.tag")

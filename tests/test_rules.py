@@ -1,0 +1,259 @@
+"""Kubernetes' own rules and the controllers' formats, checked before registration (platform_config/rules.py).
+
+Each row changes one thing in a committed stack's config and expects exactly one problem, with
+its exact key path, words of the message and words of the fix.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from conftest import ROOT, STACKS, objects
+from platform_config.loader import ConfigError
+from platform_config.rules import LONGEST_DERIVED_SUFFIX, config_problems
+from platform_config.stack import stack_file_config
+from platform_config.yaml_source import load_yaml
+from platform_program import load
+from specs.workload import helper_config_map
+
+PLANNING_CATALOG = load_yaml((ROOT / "catalogs" / "planning.yaml").read_text())
+A_REAL_SECRET = "kT9#vQ2$wL8!pZ4&"
+
+
+def stack_input(stack: str) -> tuple[dict, dict]:
+    settings, secrets, _ = stack_file_config(stack)
+    return copy.deepcopy(settings), {key: A_REAL_SECRET for key in secrets}
+
+
+def setting(settings: dict, path: str, value) -> dict:
+    """Set a dotted key path (the `pulumi config set --path` form) in a stack's settings."""
+    *parents, last = path.split(".")
+    node = settings
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+    return settings
+
+
+def planning_helper(group: str, **change) -> list[dict]:
+    helpers = copy.deepcopy(PLANNING_CATALOG["services"]["financial-planning-api"][group])
+    helpers[0].update(change)
+    return helpers
+
+
+def planning_ports_sidecar(**ports) -> list[dict]:
+    return planning_helper("sidecars", ports=ports)
+
+
+DEV, PROD, PLAN = "development", "production", "planning-production"
+US = "services.user-service"
+FP = "services.financial-planning-api"
+
+CASES = [
+    # (id, stack, key path to set, value, expected problem key, words of message, words of fix)
+    ("label-overrides-app", DEV, f"{US}.labels", {"app": "x"}, f"{US}.labels.app",
+     "sets 'app' itself", "choose another label name"),
+    ("label-key-with-space", DEV, f"{US}.labels", {"team name": "a"}, f"{US}.labels.team name",
+     "not a valid label name", "at most 63"),
+    ("label-prefix-invalid", DEV, f"{US}.labels", {"Example.COM/team": "a"}, f"{US}.labels.Example.COM/team",
+     "not a valid label name", "DNS prefix"),
+    ("label-value-too-long", DEV, f"{US}.labels", {"team": "a" * 64}, f"{US}.labels.team",
+     "not a valid label value", "at most 63"),
+    ("label-value-with-slash", DEV, f"{US}.labels", {"owner": "team/payments"}, f"{US}.labels.owner",
+     "not a valid label value", "annotations"),
+    ("tag-too-long-for-version-label", DEV, f"{US}.tag", "1." + "0" * 70, f"{US}.tag",
+     "app.kubernetes.io/version label", "shorter tag"),
+    ("canary-tag-too-long", DEV, "services.api-gateway.canary", {"tag": "v" * 64, "weight": 10},
+     "services.api-gateway.canary.tag", "app.kubernetes.io/version", "shorter tag"),
+    ("memory-in-millibytes", DEV, f"{US}.resources", {"requests": {"memory": "256m"}, "limits": {"memory": "1Gi"}},
+     f"{US}.resources.requests.memory", "a fraction of a byte", "256Mi"),
+    ("memory-without-unit", DEV, f"{US}.resources", {"requests": {"memory": "256"}, "limits": {"memory": "1Gi"}},
+     f"{US}.resources.requests.memory", "less than the 4Mi", "256Mi"),
+    ("cpu-request-zero", DEV, f"{US}.resources", {"requests": {"cpu": "0"}, "limits": {"cpu": "500m"}},
+     f"{US}.resources.requests.cpu", "leaves the container nothing", "positive amount"),
+    ("claim-size-zero", PROD, "services.payment-service.claims", {"payment-db-pvc": {"size": "0",
+                                                                                    "storageClass": "fast-ssd"}},
+     "services.payment-service.claims.payment-db-pvc.size", "cannot size a volume", "10Gi"),
+    ("claim-size-in-millibytes", PROD, "services.payment-service.claims", {"payment-db-pvc": {
+        "size": "100m", "storageClass": "fast-ssd"}}, "services.payment-service.claims.payment-db-pvc.size",
+     "cannot size a volume", "whole, positive"),
+    ("limit-range-request-above-limit", DEV, "namespaces", {"micropay-user": {"limits": {
+        "default": {"cpu": "1", "memory": "1Gi"}, "defaultRequest": {"cpu": "2", "memory": "512Mi"}}}},
+     "namespaces.micropay-user.limits.defaultRequest.cpu", "above the default limit (1)", "at most 1"),
+    ("sidecar-memory-in-millibytes", PLAN, f"{FP}.sidecars", planning_helper("sidecars", resources={
+        "requests": {"cpu": "50m", "memory": "64m"}, "limits": {"cpu": "100m", "memory": "128Mi"}}),
+     f"{FP}.sidecars.0.resources.requests.memory", "fraction of a byte", "64Mi"),
+    ("probe-port-undeclared-name", DEV, f"{US}.probes.readiness.port", "admin", f"{US}.probes.readiness.port",
+     "declares no port named 'admin'", "http"),
+    ("probe-port-out-of-range", DEV, f"{US}.probes.liveness.port", 70000, f"{US}.probes.liveness.port",
+     "outside 1-65535", "declared port"),
+    ("probe-port-metrics-undeclared", DEV, f"{US}.probes.startup.port", "metrics", f"{US}.probes.startup.port",
+     "no port named 'metrics'", "one of: http"),
+    ("metrics-port-istio-reserved", DEV, f"{US}.observability", {"metricsPort": 15020},
+     f"{US}.observability.metricsPort", "reserved by the Istio sidecar", "outside 15000-15090"),
+    ("service-port-istio-reserved", DEV, f"{US}.port", 15001, f"{US}.port", "reserved by the Istio sidecar",
+     "outside 15000-15090"),
+    ("sidecar-port-clashes-with-service", PLAN, f"{FP}.sidecars", planning_ports_sidecar(health=8000),
+     f"{FP}.sidecars.0.ports.health", "already used by services.financial-planning-api.port", "another port"),
+    ("sidecar-port-name-invalid", PLAN, f"{FP}.sidecars", planning_ports_sidecar(health=2020, Health_Port=2021),
+     f"{FP}.sidecars.0.ports.Health_Port", "not a valid port name", "at most 15"),
+    ("sidecar-port-name-taken", PLAN, f"{FP}.sidecars", planning_ports_sidecar(health=2020, http=2021),
+     f"{FP}.sidecars.0.ports.http", "already names a port 'http'", "rename"),
+    ("sidecar-probe-port-undeclared", PLAN, f"{FP}.sidecars", planning_helper("sidecars", probes={
+        **PLANNING_CATALOG["services"]["financial-planning-api"]["sidecars"][0]["probes"],
+        "readiness": {"path": "/api/v1/uptime", "port": "status"}}),
+     f"{FP}.sidecars.0.probes.readiness.port", "no port named 'status'", "health"),
+    ("helper-config-map-name-too-long", PLAN, f"{FP}.sidecars", planning_helper("sidecars", name="l" * 40),
+     f"{FP}.sidecars.0.name", "would be named 'financial-planning-api-" + "l" * 40 + "-config'", "shorter name"),
+    ("env-and-secret-define-one-var", DEV, "services.payment-service.env", {"DB_PASSWORD": "x"},
+     "services.payment-service.secrets.0.keys.db-password.env", "DB_PASSWORD is also set by "
+     "services.payment-service.env.DB_PASSWORD", "one place"),
+    ("configmap-key-with-space", DEV, f"{US}.configData", {"log level": "INFO"}, f"{US}.configData.log level",
+     "not a valid ConfigMap/Secret key", "letters, digits"),
+    ("secret-key-with-space", DEV, "services.payment-service.secrets",
+     [{"keys": {"db password": {"env": "DB_PASSWORD"}}}], "services.payment-service.secrets.0.keys.db password",
+     "not a valid ConfigMap/Secret key", "letters, digits"),
+    ("two-containers-one-name", PLAN, f"{FP}.sidecars", planning_helper("sidecars", name="migrate"),
+     f"{FP}.initContainers.0.name", f"{FP}.sidecars.0.name already names a container of the pod 'migrate'",
+     "its own name"),
+    ("sidecar-mounts-undeclared-path", PLAN, f"{FP}.sidecars", planning_helper("sidecars", mounts={"/var/log": "/logs"}),
+     f"{FP}.sidecars.0.mounts./var/log", "not one of the service's writablePaths", "writablePaths"),
+    ("sidecar-mounts-one-path-twice", PLAN, f"{FP}.sidecars",
+     planning_helper("sidecars", mounts={"/app/logs": "/logs", "/tmp": "/logs"}), f"{FP}.sidecars.0.mounts",
+     "'/logs' is mounted 2 times", "once"),
+    ("claim-mounted-over-writable-path", PROD, "services.payment-service.claims",
+     {"payment-db-pvc": {"size": "100Gi", "storageClass": "fast-ssd", "mountPath": "/tmp",
+                         "accessMode": "ReadWriteMany"}}, "services.payment-service", "'/tmp' is mounted 2 times",
+     "once"),
+    ("ingress-host-with-scheme", DEV, "services.api-gateway.ingress.host", "https://api.micropay.localhost",
+     "services.api-gateway.ingress.host", "not a host name", "no scheme"),
+    ("ingress-host-with-capitals", DEV, "services.api-gateway.ingress.host", "API.micropay.localhost",
+     "services.api-gateway.ingress.host", "not a host name", "lower-case"),
+    ("ingress-host-with-port", DEV, "services.api-gateway.ingress.host", "api.micropay.localhost:8443",
+     "services.api-gateway.ingress.host", "not a host name", "no scheme, port"),
+    ("ingress-relative-path", DEV, "services.api-gateway.ingress.path", "api", "services.api-gateway.ingress.path",
+     "relative", "'/api'"),
+    ("ingress-tls-secret-invalid", DEV, "services.api-gateway.ingress.tlsSecret", "API_TLS",
+     "services.api-gateway.ingress.tlsSecret", "not a valid Secret name", "lower-case"),
+    ("ingress-without-controller-peer", DEV, "platform.ingressFrom", None, "services.api-gateway.ingress",
+     "admits no ingress controller", "platform.ingressFrom"),
+    ("two-ingresses-one-route", DEV, f"{US}.ingress", {"host": "api.micropay.localhost"}, f"{US}.ingress.host",
+     "already routed to api-gateway", "another host or path"),
+    ("two-secrets-one-name", DEV, "services.payment-service.secrets",
+     [{"name": "shared", "keys": {"a": {"env": "A"}}}, {"name": "shared", "keys": {"b": {"env": "B"}}}],
+     "services.payment-service.secrets.1.name", "also written by services.payment-service.secrets.0.name",
+     "its own name"),
+    ("secret-name-invalid", DEV, "services.payment-service.secrets", [{"name": "Payment_Secrets",
+                                                                       "keys": {"a": {"env": "A"}}}],
+     "services.payment-service.secrets.0.name", "not a valid Secret name", "lower-case"),
+    ("managed-endpoint-without-host", DEV, "endpoints", {"kafka": {"namespace": None, "podLabels": None,
+                                                                   "cidr": "10.20.0.0/16"}},
+     "endpoints.kafka.host", "kafka.None.svc", "DNS name"),
+    ("endpoint-cidr-prefix-too-long", DEV, "endpoints", {"config-git": {"cidr": "10.0.0.0/33"}},
+     "endpoints.config-git.cidr", "not an address range", "address/prefix"),
+    ("endpoint-cidr-not-an-address", DEV, "endpoints", {"config-git": {"cidr": "git.micropay.com/32"}},
+     "endpoints.config-git.cidr", "not an address range", "10.20.0.0/16"),
+    ("strict-mtls-without-mesh", "example-service", "platform.mesh", {"provider": "none", "mtls": "STRICT"},
+     "platform.mesh.mtls", "needs a service mesh", "provider: istio"),
+    ("jwt-issuer-over-http", PLAN, "platform.mesh.jwt.issuer", "http://auth.company.com/",
+     "platform.mesh.jwt.issuer", "not an https URL", "https URL"),
+    ("jwks-over-http", PLAN, "platform.mesh.jwt.jwksUri", "http://auth.company.com/jwks.json",
+     "platform.mesh.jwt.jwksUri", "not an https URL", "https JWKS URL"),
+    ("sidecar-opt-out-in-strict-namespace", PROD, f"{US}.podAnnotations", {"sidecar.istio.io/inject": "false"},
+     f"{US}.podAnnotations.sidecar.istio.io/inject", "cannot speak mutual TLS", "PERMISSIVE"),
+    ("velero-ttl-in-days", PROD, "platform.backups.ttl", "30d", "platform.backups.ttl", "not a Go duration",
+     "720h0m0s"),
+    ("velero-four-field-cron", PROD, "platform.backups.schedule", "0 2 * *", "platform.backups.schedule",
+     "not a five-field cron", "'0 2 * * *'"),
+    ("velero-cron-with-words", PROD, "platform.backups.schedule", "at 2am daily", "platform.backups.schedule",
+     "not a five-field cron", "minute hour"),
+    ("alert-for-in-words", DEV, f"{US}.observability", {"alerts": {"extra": [
+        {"alert": "Slow", "expr": "up == 0", "for": "5 minutes", "summary": "s", "description": "d"}]}},
+     f"{US}.observability.alerts.extra.0.for", "not a Prometheus duration", "5m"),
+    ("scrape-interval-without-unit", DEV, f"{US}.observability", {"serviceMonitor": {"interval": "30"}},
+     f"{US}.observability.serviceMonitor.interval", "not a Prometheus duration", "30s"),
+    ("scrape-timeout-empty", DEV, f"{US}.observability", {"serviceMonitor": {"scrapeTimeout": ""}},
+     f"{US}.observability.serviceMonitor.scrapeTimeout", "not a Prometheus duration", "unit"),
+    ("canary-header-route-to-no-pods", DEV, "services.api-gateway.canary", {"tag": "1.1.0", "replicas": 0},
+     "services.api-gateway.canary.replicas", "0 pods", "at least one replica"),
+]
+
+
+@pytest.mark.parametrize("stack,path,value,key,words,fix", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_each_mistake_is_one_problem_with_its_exact_key_and_fix(stack, path, value, key, words, fix):
+    settings, secrets = stack_input(stack)
+    with pytest.raises(ConfigError) as caught:
+        load(stack, setting(settings, path, value), secrets)
+    assert len(caught.value.problems) == 1, caught.value.problems
+    [(problem_key, message)] = caught.value.problems
+    assert problem_key == key
+    text, _, advice = message.partition("; ")
+    assert words in text and fix in advice, message
+
+
+def test_config_env_reading_a_key_and_a_plain_env_var_of_the_same_name_is_refused():
+    settings, secrets = stack_input(DEV)
+    setting(settings, f"{US}.configData", {"level": "INFO"})
+    setting(settings, f"{US}.configEnv", {"LOG_LEVEL": "level"})
+    setting(settings, f"{US}.env", {"LOG_LEVEL": "DEBUG"})
+    with pytest.raises(ConfigError) as caught:
+        load(DEV, settings, secrets)
+    assert caught.value.problems == [(f"{US}.configEnv.LOG_LEVEL", (
+        f"LOG_LEVEL is also set by {US}.env.LOG_LEVEL, and only one value would reach the container; "
+        "set it in one place"))]
+
+
+def test_a_config_file_and_a_config_key_of_one_name_are_refused():
+    settings, secrets = stack_input(DEV)
+    setting(settings, f"{US}.configFiles", {"app.yml": "a: 1"})
+    setting(settings, f"{US}.configData", {"app.yml": "b"})
+    with pytest.raises(ConfigError) as caught:
+        load(DEV, settings, secrets)
+    assert caught.value.problems == [(f"{US}.configData.app.yml", "configFiles.app.yml writes the same ConfigMap "
+                                      "key; rename one of them")]
+
+
+@pytest.mark.parametrize("name,words", [
+    ("9-lives", "cannot name a Kubernetes Service (DNS-1035"),
+    ("a" * 52, "52 characters, so names derived from it"),
+])
+def test_service_names_that_cannot_name_every_derived_object(name, words):
+    settings, secrets = stack_input(DEV)
+    config = load(DEV, settings, secrets)
+    services = dict(config.services)
+    services[name] = services.pop("user-service")
+    problems = config_problems(config.model_copy(update={"services": services}))
+    assert [(problem.key, words in problem.message) for problem in problems] == [(f"services.{name}", True)]
+
+
+def test_a_51_character_service_name_fits_every_derived_name():
+    settings, secrets = stack_input(DEV)
+    config = load(DEV, settings, secrets)
+    services = dict(config.services)
+    services["a" * 51] = services.pop("user-service")
+    assert config_problems(config.model_copy(update={"services": services})) == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_derived_name_is_longer_than_the_rule_assumes(stack):
+    """LONGEST_DERIVED_SUFFIX is the rule's assumption: every rendered name derived from a service obeys it."""
+    settings, secrets = stack_input(stack)
+    config = load(stack, settings, secrets)
+    services = sorted(config.services, key=len, reverse=True)
+    # The ConfigMaps of sidecars' configFiles carry the sidecar's name too: a rule of their own checks them.
+    helper_config_maps = {helper_config_map(name, helper) for name, service in config.services.items()
+                          for helper in (*service.sidecars, *service.init_containers) if helper.config_files}
+    for manifest in objects(stack):
+        name = manifest["metadata"]["name"]
+        owner = next((service for service in services if name.startswith(service)
+                      and name not in helper_config_maps), None)
+        if owner is not None:
+            assert len(name) - len(owner) <= LONGEST_DERIVED_SUFFIX, (manifest["kind"], name)
+
+
+def test_every_committed_stack_has_no_problem():
+    for stack in STACKS:
+        settings, secrets = stack_input(stack)
+        assert config_problems(load(stack, settings, secrets)) == [], stack
