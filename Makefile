@@ -8,7 +8,7 @@ STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 MICROPAY_CACHE ?= $(HOME)/.cache/micropay-platform
 export MICROPAY_CACHE
 
-.PHONY: setup python engine test render render-all plan preview up destroy remove bench docs clean
+.PHONY: setup python engine go-test test render render-all plan preview up destroy remove bench docs clean
 
 setup: python engine
 
@@ -34,7 +34,13 @@ engine:
 promtool:
 	@scripts/setup_promtool.sh
 
-test: setup promtool
+# Unit tests of the project's provider plugins (plugins/, a Go module), with the shared Go caches.
+.PHONY: go-test
+go-test:
+	@echo "==> go vet + go test in plugins/"
+	@cd plugins && ../scripts/go_env.sh go vet ./... && ../scripts/go_env.sh go test ./...
+
+test: setup promtool go-test
 	$(PY) -m pytest
 
 render: python
@@ -60,7 +66,7 @@ destroy: setup
 remove: setup
 	scripts/pulumi_stack.sh $(STACK) remove
 
-bench: python
+bench: setup
 	$(PY) -m benchmarks.run
 
 docs: python

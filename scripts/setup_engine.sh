@@ -10,6 +10,10 @@
 #   $CACHE/pulumi/v<ver>/bin/pulumi-language-python-exec its exec shim (+ dynamic
 #                                                        provider / policy shims)
 #   $CACHE/pulumi-home/plugins/resource-<name>-v<ver>/pulumi-resource-<name>
+#                                                        official plugins, when they can be had
+#   $CACHE/plugins/bin/pulumi-resource-{kubernetes,random} the project's own plugins (plugins/
+#                                                        in this repo), otherwise; their dir is
+#                                                        put first on PATH by env.sh
 #   $CACHE/env.sh                                        `source` it to use the engine
 #   $CACHE/go/{mod,build,path}                           Go module/build caches
 #
@@ -28,6 +32,10 @@
 #                                                    cannot be had, v3.79.0 with a warning)
 #   --engine-only         build CLI + language host only, skip resource plugins
 #                         (env MICROPAY_ENGINE_ONLY=1)
+#   --plugins WHICH       auto (default): the official resource plugins when installed or
+#                         buildable, else the project's own from plugins/; official: never
+#                         the project's; project: always the project's
+#                         (env MICROPAY_PLUGINS)
 #   --retry-refused       ask the proxy again for module versions it refused
 #                         before (refusals are remembered in $CACHE/refused/)
 #   --print-env           print `export ...` lines on stdout (progress goes to stderr),
@@ -69,6 +77,7 @@ ARG_PULUMI="" ARG_K8S="" ARG_RANDOM="" ARG_PYHOST=""
 ENGINE_ONLY=${MICROPAY_ENGINE_ONLY:-0}
 RETRY_REFUSED=0
 PRINT_ENV=0
+PLUGINS=${MICROPAY_PLUGINS:-auto}
 while [[ $# -gt 0 ]]; do
   case $1 in
     --pulumi) ARG_PULUMI=${2:?}; shift 2 ;;
@@ -76,12 +85,14 @@ while [[ $# -gt 0 ]]; do
     --random) ARG_RANDOM=${2:?}; shift 2 ;;
     --python-host) ARG_PYHOST=${2:?}; shift 2 ;;
     --engine-only) ENGINE_ONLY=1; shift ;;
+    --plugins) PLUGINS=${2:?}; shift 2 ;;
     --retry-refused) RETRY_REFUSED=1; shift ;;
     --print-env) PRINT_ENV=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage; die "unknown argument: $1" ;;
   esac
 done
+case $PLUGINS in auto|official|project) ;; *) die "--plugins / MICROPAY_PLUGINS must be auto, official or project (got '$PLUGINS')" ;; esac
 
 # Version of package $1 pinned with == in requirements.txt (empty if none).
 req_version() {
@@ -197,20 +208,69 @@ ensure_python_host() {
 }
 
 # ---------------------------------------------------------------- providers
-# ensure_provider NAME VERSION (module major version taken from VERSION)
+# ensure_provider NAME VERSION (module major version taken from VERSION): the official plugin,
+# else (unless --plugins official) the project's own build of it.
 ensure_provider() {
   local name=$1 version=$2 major=v${2%%.*}
   local pdir="$PULUMI_HOME_DIR/plugins/resource-$name-v$version"
   local module="github.com/pulumi/pulumi-$name/provider/$major"
+  local binary="$pdir/pulumi-resource-$name"
+  if [[ $PLUGINS == project ]]; then
+    ensure_project_plugin "$name" "$version"; return
+  fi
+  if [[ -x $binary && ! -f $binary.stamp ]]; then
+    log "pulumi-resource-$name v$version: official plugin installed by 'pulumi plugin install' ($binary)"
+    return 0
+  fi
   mkdir -p "$pdir"
   if build_go_binary "pulumi-resource-$name" "$module" "$version" \
-       "$module/cmd/pulumi-resource-$name" "$pdir/pulumi-resource-$name" \
+       "$module/cmd/pulumi-resource-$name" "$binary" \
        "$module/pkg/version.Version" "$version"; then
     rm -f "$pdir.lock" "$pdir/.partial" "$pdir.partial"
-  else
-    rmdir "$pdir" 2>/dev/null || true   # no empty plugin dir for the CLI to trip over
-    MISSING+=("pulumi-resource-$name v$version ($module@v$version)")
+    return 0
   fi
+  rmdir "$pdir" 2>/dev/null || true   # no empty plugin dir for the CLI to trip over
+  if [[ $PLUGINS == official ]]; then
+    MISSING+=("pulumi-resource-$name v$version ($module@v$version)")
+  else
+    log "pulumi-resource-$name v$version: the official plugin cannot be had; using the project's own (plugins/)"
+    ensure_project_plugin "$name" "$version"
+  fi
+}
+
+# The project's plugins (Go module plugins/ of this repo), built into $PROJECT_PLUGIN_BIN. The
+# engine runs a pulumi-resource-<name> found first on PATH (an "ambient" plugin) whatever version
+# the program asks for, so env.sh puts that directory first on PATH when these are used. The
+# stamp is a hash of the module's sources: a second run with unchanged sources builds nothing.
+PROJECT_PLUGIN_BIN="$CACHE/plugins/bin"
+USE_PROJECT_PLUGINS=0
+ensure_project_plugin() {
+  local name=$1 upstream=$2 src="$REPO_ROOT/plugins" hash want output
+  [[ -f $src/go.mod ]] || { MISSING+=("pulumi-resource-$name (no plugins/ module in $REPO_ROOT)"); return; }
+  setup_go
+  hash=$(cd "$src" && find . -type f \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) |
+         LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)
+  output="$PROJECT_PLUGIN_BIN/pulumi-resource-$name"
+  want="plugins@$hash $(go env GOVERSION) $upstream"
+  USE_PROJECT_PLUGINS=1
+  if [[ -x $output && $(cat "$output.stamp" 2>/dev/null) == "$want" ]]; then
+    log "pulumi-resource-$name $upstream+micropay.$hash: present ($output)"
+    return 0
+  fi
+  mkdir -p "$PROJECT_PLUGIN_BIN"
+  log "pulumi-resource-$name $upstream+micropay.$hash: compiling plugins/cmd/pulumi-resource-$name" \
+      "(cold: several minutes; reuses the CLI's compiled packages)"
+  local start=$SECONDS
+  if ! (cd "$src" && go build -trimpath -p "$(nproc)" \
+          -ldflags "-s -w -X micropay.local/plugins/internal/serve.Build=$hash" \
+          -o "$output.tmp" "./cmd/pulumi-resource-$name" 2>"$BUILD_ROOT/plugin-$name.log"); then
+    log "pulumi-resource-$name: go build failed:"; tail -n 30 "$BUILD_ROOT/plugin-$name.log" >&2
+    MISSING+=("pulumi-resource-$name (project plugin: go build failed)")
+    return 1
+  fi
+  mv -f "$output.tmp" "$output"
+  printf '%s\n' "$want" >"$output.stamp"
+  log "pulumi-resource-$name $upstream+micropay.$hash: built in $((SECONDS - start))s -> $output ($(du -h "$output" | cut -f1))"
 }
 
 # ---------------------------------------------------------------- main
@@ -224,13 +284,21 @@ if [[ $ENGINE_ONLY != 1 ]]; then
   ensure_provider random "$RANDOM_VERSION"
 fi
 
-# env file for callers
+# env file for callers. The project's plugins get their own file, sourced by env.sh, so the
+# choice survives an env.sh written by another checkout's set-up sharing this cache.
+PLUGIN_ENV_FILE="$CACHE/plugins/env.sh"
+if [[ $USE_PROJECT_PLUGINS == 1 ]]; then
+  printf 'export PATH="%s:$PATH"\n' "$PROJECT_PLUGIN_BIN" >"$PLUGIN_ENV_FILE"
+elif [[ $ENGINE_ONLY != 1 ]]; then
+  rm -f "$PLUGIN_ENV_FILE"
+fi
 ENV_FILE="$CACHE/env.sh"
 ENV_TEXT=$(cat <<EOF
 export PULUMI_HOME="$PULUMI_HOME_DIR"
 export PATH="$BIN${PULUMI_BIN_DIR:+$([[ $PULUMI_BIN_DIR != "$BIN" ]] && echo ":$PULUMI_BIN_DIR")}:\$PATH"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+if [ -f "$PLUGIN_ENV_FILE" ]; then . "$PLUGIN_ENV_FILE"; fi
 EOF
 )
 if [[ ! -f $ENV_FILE || $(cat "$ENV_FILE") != "$ENV_TEXT" ]]; then

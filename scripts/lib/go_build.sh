@@ -23,13 +23,8 @@ setup_go() {
   [[ -n ${GO_READY:-} ]] && return 0
   command -v go >/dev/null 2>&1 || die "go is not on PATH (needed to build from Go modules)"
   command -v python3 >/dev/null 2>&1 || die "python3 is not on PATH"
-  export GOMODCACHE="$CACHE/go/mod"
-  export GOCACHE="$CACHE/go/build"
-  export GOPATH="$CACHE/go/path"
-  export GOPROXY=${GOPROXY:-https://proxy.golang.org}
-  export GOTOOLCHAIN=local          # never try to download another toolchain
-  export GOFLAGS="-modcacherw -buildvcs=false"
-  export CGO_ENABLED=0
+  # shellcheck source=../go_env.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/../go_env.sh"
   mkdir -p "$GOMODCACHE" "$GOCACHE" "$GOPATH"
   GO_READY=1
   log "using $(go version) (GOPROXY=$GOPROXY, caches under $CACHE/go)"
