@@ -7,8 +7,12 @@ STACK ?= development
 STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 MICROPAY_CACHE ?= $(HOME)/.cache/micropay-platform
 export MICROPAY_CACHE
+# CLUSTER=local: preview/up/destroy/remove against the local cluster of `make cluster` (started if needed).
+CLUSTER_DEP := $(if $(filter local,$(CLUSTER)),cluster)
+CLUSTER_ENV := $(if $(filter local,$(CLUSTER)),KUBECONFIG=$(CURDIR)/build/cluster/kubeconfig)
 
-.PHONY: setup python engine test render render-all preview up destroy remove bench docs clean
+.PHONY: setup python engine test render render-all preview up destroy remove bench docs clean \
+	cluster-build cluster cluster-down
 
 setup: python engine
 
@@ -28,7 +32,7 @@ engine:
 	@scripts/setup_engine.sh || { status=$$?; test $$status -eq 3 || exit $$status; \
 	  echo "==> engine: continuing without the pieces named above (make render and the mock tests need none)"; }
 
-test: setup
+test: setup cluster-build
 	$(PY) -m pytest
 
 render: python
@@ -37,17 +41,17 @@ render: python
 render-all: python
 	@for stack in $(STACKS); do $(PY) -m tools.render $$stack || exit 1; done
 
-preview: setup
-	scripts/pulumi_stack.sh $(STACK) preview --diff
+preview: setup $(CLUSTER_DEP)
+	$(CLUSTER_ENV) scripts/pulumi_stack.sh $(STACK) preview --diff
 
-up: setup
-	scripts/pulumi_stack.sh $(STACK) up --yes
+up: setup $(CLUSTER_DEP)
+	$(CLUSTER_ENV) scripts/pulumi_stack.sh $(STACK) up --yes
 
-destroy: setup
-	scripts/pulumi_stack.sh $(STACK) destroy --yes
+destroy: setup $(CLUSTER_DEP)
+	$(CLUSTER_ENV) scripts/pulumi_stack.sh $(STACK) destroy --yes
 
-remove: setup
-	scripts/pulumi_stack.sh $(STACK) remove
+remove: setup $(CLUSTER_DEP)
+	$(CLUSTER_ENV) scripts/pulumi_stack.sh $(STACK) remove
 
 bench: python
 	$(PY) -m benchmarks.run
@@ -55,5 +59,16 @@ bench: python
 docs: python
 	$(PY) -m tools.config_reference
 
+# A local Kubernetes control plane with simulated nodes (README "Local cluster").
+cluster-build:
+	scripts/cluster_build.sh
+
+cluster: python cluster-build
+	$(PY) -m tools.cluster up
+
+cluster-down: python
+	$(PY) -m tools.cluster down
+
 clean:
+	@test ! -d build/cluster || $(PY) -m tools.cluster down
 	rm -rf build .pytest_cache .venv-checkov
