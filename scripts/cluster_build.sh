@@ -5,6 +5,7 @@
 #   $CACHE/cluster/kubernetes-v<ver>/{kube-apiserver,kube-controller-manager,kube-scheduler}
 #   $CACHE/cluster/etcd-v<ver>/etcd
 #   $CACHE/cluster/kwok-v<ver>/kwok          simulated nodes (no container runtime)
+#   $CACHE/cluster/kwok-v<ver>/stages/*.yaml its node and pod stages
 #
 # Same mechanism as the engine (scripts/lib/go_build.sh): a throwaway module per
 # pin, shared Go caches, a stamp per output set, so a second run builds nothing.
@@ -62,6 +63,19 @@ func main() { etcdmain.Main(os.Args) }' \
 
 GB_LDFLAGS="-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION" \
   build_go_binaries kwok sigs.k8s.io/kwok "$KWOK_VERSION" "$KWOK_DIR" sigs.k8s.io/kwok/cmd/kwok
+
+# kwok does nothing without stages: its own "fast" ones (nodes Ready at once, pods Running and
+# Ready with an IP) and node heartbeats through leases, from the same module release.
+if [[ ! -f $KWOK_DIR/stages/.stamp || $(cat "$KWOK_DIR/stages/.stamp") != "v$KWOK_VERSION" ]]; then
+  kwok_src=$(go_mod_download "sigs.k8s.io/kwok@v$KWOK_VERSION") || die "kwok v$KWOK_VERSION: module source not available"
+  rm -rf "$KWOK_DIR/stages"; mkdir -p "$KWOK_DIR/stages"
+  cp "$kwok_src"/kustomize/stage/node/fast/node-initialize.yaml \
+     "$kwok_src"/kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+     "$kwok_src"/kustomize/stage/pod/fast/pod-*.yaml "$KWOK_DIR/stages/"
+  chmod 0644 "$KWOK_DIR/stages/"*.yaml
+  printf 'v%s\n' "$KWOK_VERSION" >"$KWOK_DIR/stages/.stamp"
+  log "kwok v$KWOK_VERSION: stages $(cd "$KWOK_DIR/stages" && echo *.yaml)"
+fi
 
 if [[ ${GB_BUILT:-0} == 1 ]]; then
   log "built in $((SECONDS - start))s; cache: $(du -sh "$CACHE/cluster" | cut -f1) cluster binaries," \

@@ -301,7 +301,7 @@ def tail(name: str, lines: int = 5) -> str:
 
 # --- components -----------------------------------------------------------------------------------
 
-def component_args(name: str) -> list[str]:
+def component_args(name: str, binary: Path) -> list[str]:
     pki, port = pki_dir(), ports()
     if name == "etcd":
         client, peer = f"https://127.0.0.1:{port['etcd']}", f"http://127.0.0.1:{port['etcd-peer']}"
@@ -348,7 +348,10 @@ def component_args(name: str) -> list[str]:
     if name == "kube-scheduler":
         return common
     if name == "kwok":
-        return [f"--kubeconfig={cluster_dir() / 'kwok.kubeconfig'}",
+        stages = sorted(binary.parent.glob("stages/*.yaml"))
+        if not stages:
+            raise ClusterError(f"no kwok stages beside {binary}: run scripts/cluster_build.sh")
+        return [*(f"--config={stage}" for stage in stages), f"--kubeconfig={cluster_dir() / 'kwok.kubeconfig'}",
                 f"--manage-nodes-with-annotation-selector={'='.join(KWOK_ANNOTATION)}",
                 "--manage-all-nodes=false", f"--server-address=127.0.0.1:{port['kwok']}",
                 "--node-lease-duration-seconds=40", "--cidr=10.244.0.0/16", "--node-ip=127.0.0.1"]
@@ -387,7 +390,7 @@ def up() -> None:
     kubeconfig("admin", kubeconfig_path())
     for name in ORDER:
         if name in to_start:
-            start_process(name, paths[name], component_args(name))
+            start_process(name, paths[name], component_args(name, paths[name]))
         if name == "etcd":
             wait_for("etcd /health", etcd_healthy, process="etcd")
         elif name == "kube-apiserver":
