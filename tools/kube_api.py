@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"   # JSON is YAML: the body is sent as JSON
 MERGE_PATCH_CONTENT_TYPE = "application/merge-patch+json"
@@ -147,6 +147,16 @@ class KubeClient:
             if error.status != 404:
                 raise
 
+    def merge_patch(self, path: str, patch: dict, *, field_manager: str) -> dict:
+        return self.request("PATCH", path, patch, content_type=MERGE_PATCH_CONTENT_TYPE,
+                            params={"fieldManager": field_manager})
+
+    def scale(self, api_version: str, kind: str, name: str, namespace: str, replicas: int, *,
+              field_manager: str) -> dict:
+        """Set ``replicas`` through the scale subresource, as the HPA controller does."""
+        return self.merge_patch(self.resource(api_version, kind).path(namespace, name, "scale"),
+                                {"spec": {"replicas": replicas}}, field_manager=field_manager)
+
     def create(self, obj: dict, *, dry_run: bool = False) -> dict:
         meta = obj["metadata"]
         params = {"fieldValidation": "Strict", **({"dryRun": "All"} if dry_run else {})}
@@ -163,11 +173,3 @@ def is_true(obj: dict, kind: str) -> bool:
     found = condition(obj, kind)
     return bool(found and found.get("status") == "True")
 
-
-def iter_objects(documents: list[dict]) -> Iterator[dict]:
-    """Flatten ``List`` objects."""
-    for document in documents:
-        if document.get("kind", "").endswith("List") and "items" in document:
-            yield from document["items"]
-        else:
-            yield document
