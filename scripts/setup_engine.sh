@@ -65,7 +65,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 CACHE=${MICROPAY_CACHE:-$HOME/.cache/micropay-platform}
 
-# log, die, setup_go, go_mod_download, build_go_binary; $REFUSED_DIR, $BUILD_ROOT
+# log, die, setup_go, go_mod_download, build_go_binary, version_le; $REFUSED_DIR, $BUILD_ROOT
 LOG_TAG=setup_engine
 # shellcheck source=lib/go_build.sh
 source "$SCRIPT_DIR/lib/go_build.sh"
@@ -116,8 +116,6 @@ PYHOST_USED=""
 BIN="$CACHE/pulumi/v$PULUMI_VERSION/bin"
 PULUMI_HOME_DIR="$CACHE/pulumi-home"
 mkdir -p "$BIN" "$PULUMI_HOME_DIR/plugins"
-
-version_le() { [[ $(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1) == "$1" ]]; }
 
 MISSING=()
 

@@ -44,11 +44,11 @@ start=$SECONDS
 # remove_all_sd: promtool checks and tests rules without any service discovery,
 # and the SD plugins need modules the proxy here refuses (github.com/hashicorp/nomad/api
 # at the version v0.316.0 pins: 403) besides a large part of the build (client-go, cloud SDKs).
-GO_BUILD_TAGS=remove_all_sd build_go_binary promtool "$MODULE" "$PROMETHEUS_VERSION" "$MODULE/cmd/promtool" "$BIN/promtool" \
+GB_TAGS=remove_all_sd build_go_binary promtool "$MODULE" "$PROMETHEUS_VERSION" "$MODULE/cmd/promtool" "$BIN/promtool" \
   "$VERSION_VAR" "$RELEASE" ||
   die "promtool from $MODULE@v$PROMETHEUS_VERSION could not be built (see above)"
-build_go_binary promql-selectors "$MODULE" "$PROMETHEUS_VERSION" . "$BIN/promql-selectors" \
-  "$VERSION_VAR" "$RELEASE" "$REPO_ROOT/tools/promql" ||
+GB_MAIN_GO=$(cat "$REPO_ROOT/tools/promql/main.go") GB_LDFLAGS="-X $VERSION_VAR=$RELEASE" \
+  build_go_binaries promql-selectors "$MODULE" "$PROMETHEUS_VERSION" "$BIN" . ||
   die "promql-selectors (tools/promql) could not be built against $MODULE@v$PROMETHEUS_VERSION (see above)"
 log "ready in $((SECONDS - start))s: $("$BIN/promtool" --version 2>&1 | head -n1)"
 [[ $PRINT_BIN == 1 ]] && printf '%s\n' "$BIN"
