@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from platform_config.loader import ConfigError
 from platform_config.stack import stack_file_config
 from tools.engine_project import copy_project
 from tools.render import REDACTED, SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, render_stack
@@ -129,6 +130,35 @@ def test_engine_reads_every_stack_file_as_the_renderer_does(engine):
         assert engine_settings == settings, stack
         assert engine_secrets == set(secrets), stack
         assert all(entry["value"] not in ("", None) for entry in shown.values() if entry.get("secret"))
+
+
+def test_unprefixed_keys_and_yaml_words_read_alike_by_engine_and_renderer(engine):
+    """A key without the project prefix belongs to the project, and `no` is a string, for both readers."""
+    path = engine.project / "Pulumi.development.yaml"
+    text = path.read_text().replace("  micropay-platform:defaults:\n", "  defaults:\n    env: {FEATURE_FLAG: no}\n")
+    path.write_text(text)
+    engine.stack("development")
+    shown = json.loads(engine.run("config", "--json").stdout)
+    engine_settings = {key.split(":", 1)[1]: entry.get("objectValue", entry.get("value"))
+                       for key, entry in shown.items()}
+    settings, _, _ = stack_file_config("development", engine.project)
+    assert engine_settings == settings
+    assert settings["defaults"]["env"] == {"FEATURE_FLAG": "no"}
+
+
+def test_a_misspelt_prefix_stops_engine_and_renderer_alike(engine):
+    engine.edit_stack_file("development", lambda config: config.update(
+        {"micropay-platfrom:services": config.pop("micropay-platform:services")}))
+    engine.stack("development")
+    result = engine.run("preview", check=False)
+    output = result.stdout + result.stderr
+    with pytest.raises(ConfigError) as offline:
+        stack_file_config("development", engine.project)
+    [(key, message)] = offline.value.problems
+    assert result.returncode != 0
+    assert f"{key}: {message}" in output
+    assert "unknown config namespace 'micropay-platfrom'; did you mean 'micropay-platform'?" in message
+    assert "Traceback" not in output and "Task was destroyed" not in output
 
 
 def test_missing_required_secret_stops_preview_with_the_programs_error(engine):
