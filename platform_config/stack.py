@@ -103,5 +103,7 @@ def stack_file_config(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, 
             flat[full_key] = SECURE_PLACEHOLDER
             encrypted.add(full_key)
         else:
-            flat[full_key] = json.dumps(value) if isinstance(value, (dict, list)) else value
+            # As the engine hands them to the program: structured values as JSON with sorted keys
+            # (so dict order, e.g. of env maps, is the same offline and under the engine).
+            flat[full_key] = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
     return split_config(stack, flat, encrypted)

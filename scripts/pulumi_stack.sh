@@ -17,6 +17,9 @@ if ! command -v pulumi >/dev/null 2>&1; then
   # shellcheck source=/dev/null
   source "$cache/env.sh"
 fi
+# The project's resource plugins, when `make setup` chose them (see scripts/setup_engine.sh).
+# shellcheck source=/dev/null
+[[ -f $cache/plugins/env.sh ]] && source "$cache/plugins/env.sh"
 # The language host runs the program with the first python on PATH: the project's virtualenv.
 export PATH="$root/.venv/bin:$PATH"
 export PULUMI_SKIP_UPDATE_CHECK=true
@@ -46,21 +49,26 @@ if [[ ${1:-} == remove ]]; then
   exit 0
 fi
 
-# Every resource plugin the program needs must be installed at the pinned version: the engine
-# must not fall back to downloading (there is no network for that here).
+# Every resource plugin the program needs must be present: the project's own build first on PATH
+# (the engine runs it as an ambient plugin; `make setup` chose it because the official one cannot
+# be had), or the official plugin installed at the pinned version. The engine must not fall back
+# to downloading (there is no network for that here).
 missing=0
 for plugin in kubernetes random; do
   version=$(sed -nE "s/^pulumi-$plugin==([0-9.]+).*/\1/p" requirements.txt)
-  if ! pulumi plugin ls 2>/dev/null | awk -v p="$plugin" -v v="$version" '$1==p && $3==v {found=1} END {exit !found}'; then
+  if ambient=$(command -v "pulumi-resource-$plugin"); then
+    echo "using the project's $plugin plugin $version+micropay.$(cut -d' ' -f1 "$ambient.stamp" 2>/dev/null | cut -d@ -f2) ($ambient)" >&2
+  elif pulumi plugin ls 2>/dev/null | awk -v p="$plugin" -v v="$version" '$1==p && $3==v {found=1} END {exit !found}'; then
+    echo "using the official $plugin plugin v$version" >&2
+  else
     echo "error: the $plugin resource plugin v$version is not installed, so the engine cannot run this stack." >&2
-    reason=$(cat "$cache/refused/"*"pulumi-$plugin"* 2>/dev/null | head -n1 || true)
-    [[ -n $reason ]] && echo "  why: $reason" >&2
     missing=1
   fi
 done
 if [[ $missing == 1 ]]; then
   cat >&2 <<MSG
-  Install the plugins where they can be downloaded (pulumi plugin install resource kubernetes <version>),
+  Run 'make setup' (it builds the project's plugins from plugins/ when the official ones cannot be
+  had), or install the official ones (pulumi plugin install resource kubernetes <version>),
   or review the stack offline with: make render STACK=$stack
 MSG
   exit 3

@@ -10,6 +10,10 @@
 #   $CACHE/pulumi/v<ver>/bin/pulumi-language-python-exec its exec shim (+ dynamic
 #                                                        provider / policy shims)
 #   $CACHE/pulumi-home/plugins/resource-<name>-v<ver>/pulumi-resource-<name>
+#                                                        official plugins, when they can be had
+#   $CACHE/plugins/bin/pulumi-resource-{kubernetes,random} the project's own plugins (plugins/
+#                                                        in this repo), otherwise; their dir is
+#                                                        put first on PATH by env.sh
 #   $CACHE/env.sh                                        `source` it to use the engine
 #   $CACHE/go/{mod,build,path}                           Go module/build caches
 #
@@ -28,6 +32,10 @@
 #                                                    cannot be had, v3.79.0 with a warning)
 #   --engine-only         build CLI + language host only, skip resource plugins
 #                         (env MICROPAY_ENGINE_ONLY=1)
+#   --plugins WHICH       auto (default): the official resource plugins when installed or
+#                         buildable, else the project's own from plugins/; official: never
+#                         the project's; project: always the project's
+#                         (env MICROPAY_PLUGINS)
 #   --retry-refused       ask the proxy again for module versions it refused
 #                         before (refusals are remembered in $CACHE/refused/)
 #   --print-env           print `export ...` lines on stdout (progress goes to stderr),
@@ -57,8 +65,10 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 CACHE=${MICROPAY_CACHE:-$HOME/.cache/micropay-platform}
 
-log() { printf '[setup_engine %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# log, die, setup_go, go_mod_download, build_go_binary, version_le; $REFUSED_DIR, $BUILD_ROOT
+LOG_TAG=setup_engine
+# shellcheck source=lib/go_build.sh
+source "$SCRIPT_DIR/lib/go_build.sh"
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; }
 
@@ -67,6 +77,7 @@ ARG_PULUMI="" ARG_K8S="" ARG_RANDOM="" ARG_PYHOST=""
 ENGINE_ONLY=${MICROPAY_ENGINE_ONLY:-0}
 RETRY_REFUSED=0
 PRINT_ENV=0
+PLUGINS=${MICROPAY_PLUGINS:-auto}
 while [[ $# -gt 0 ]]; do
   case $1 in
     --pulumi) ARG_PULUMI=${2:?}; shift 2 ;;
@@ -74,12 +85,14 @@ while [[ $# -gt 0 ]]; do
     --random) ARG_RANDOM=${2:?}; shift 2 ;;
     --python-host) ARG_PYHOST=${2:?}; shift 2 ;;
     --engine-only) ENGINE_ONLY=1; shift ;;
+    --plugins) PLUGINS=${2:?}; shift 2 ;;
     --retry-refused) RETRY_REFUSED=1; shift ;;
     --print-env) PRINT_ENV=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage; die "unknown argument: $1" ;;
   esac
 done
+case $PLUGINS in auto|official|project) ;; *) die "--plugins / MICROPAY_PLUGINS must be auto, official or project (got '$PLUGINS')" ;; esac
 
 # Version of package $1 pinned with == in requirements.txt (empty if none).
 req_version() {
@@ -102,136 +115,7 @@ PYHOST_USED=""
 
 BIN="$CACHE/pulumi/v$PULUMI_VERSION/bin"
 PULUMI_HOME_DIR="$CACHE/pulumi-home"
-REFUSED_DIR="$CACHE/refused"
-BUILD_ROOT="$CACHE/build"
-mkdir -p "$BIN" "$PULUMI_HOME_DIR/plugins" "$REFUSED_DIR" "$BUILD_ROOT"
-
-# ---------------------------------------------------------------- Go setup
-setup_go() {
-  [[ -n ${GO_READY:-} ]] && return 0
-  command -v go >/dev/null 2>&1 || die "go is not on PATH (needed to build the engine from Go modules)"
-  command -v python3 >/dev/null 2>&1 || die "python3 is not on PATH"
-  export GOMODCACHE="$CACHE/go/mod"
-  export GOCACHE="$CACHE/go/build"
-  export GOPATH="$CACHE/go/path"
-  export GOPROXY=${GOPROXY:-https://proxy.golang.org}
-  export GOTOOLCHAIN=local          # never try to download another toolchain
-  export GOFLAGS="-modcacherw -buildvcs=false"
-  export CGO_ENABLED=0
-  mkdir -p "$GOMODCACHE" "$GOCACHE" "$GOPATH"
-  GO_READY=1
-  log "using $(go version) (GOPROXY=$GOPROXY, caches under $CACHE/go)"
-}
-
-# Record/lookup of module versions the proxy refused ("a no is final").
-refused_file() { printf '%s/%s\n' "$REFUSED_DIR" "$(printf '%s' "$1" | tr '/@' '__')"; }
-
-# go_mod_download MODULE@VERSION -> prints path of the module's extracted dir
-# on stdout; on refusal prints the reason on stderr, remembers it, returns 1.
-go_mod_download() {
-  local mv=$1 rf out
-  rf=$(refused_file "$mv")
-  if [[ -f $rf && $RETRY_REFUSED != 1 ]]; then
-    log "refused earlier (use --retry-refused to ask again): $(cat "$rf")"
-    return 1
-  fi
-  setup_go
-  out=$(go mod download -json "$mv" 2>/dev/null || true)
-  GMD_JSON=$out python3 - "$mv" "$rf" <<'PY' || return 1
-import json, os, sys, time
-mv, rf = sys.argv[1], sys.argv[2]
-raw = os.environ.get("GMD_JSON", "")
-try:
-    d = json.loads(raw)
-except Exception:
-    d = {"Error": "go mod download printed no JSON: " + raw.strip()[:500]}
-err = d.get("Error") or ("" if d.get("Dir") else "no Dir in go mod download output")
-if err:
-    line = " ".join(err.split())
-    # Remember only answers from the registry (a "no" is final), not time-outs
-    # or other transient failures.
-    final = any(k in line for k in ("403 Forbidden", "404 Not Found", "410 Gone",
-                                    "not available", "unknown revision", "invalid version"))
-    sys.stderr.write("[setup_engine] %s %s: %s\n" % ("REFUSED" if final else "FAILED", mv, line))
-    if final:
-        with open(rf, "w") as f:
-            f.write("%s  (asked %s)\n" % (line, time.strftime("%Y-%m-%d %H:%M:%S")))
-    sys.exit(1)
-print(d["Dir"])
-PY
-}
-
-# build_go_binary NAME MODULE VERSION PACKAGE OUTPUT "VERSIONVAR..." VERSIONVALUE
-# (every VERSIONVAR, a space-separated list, is set to VERSIONVALUE with -X)
-# Builds PACKAGE (inside MODULE@vVERSION) from a throwaway main module that
-# requires MODULE at that version and carries MODULE's replace directives
-# (relative replaces that point into the same repository are turned into
-# proxy versions of those modules at the same version).
-build_go_binary() {
-  local name=$1 module=$2 version=$3 pkg=$4 output=$5 vvar=$6 vval=$7
-  local stamp="$output.stamp" want dir moddir
-  want="$module@v$version $pkg $vvar=$vval"
-  if [[ -x $output && -f $stamp && $(cat "$stamp") == "$want" ]]; then
-    log "$name v$version: present ($output)"
-    return 0
-  fi
-  setup_go
-  log "$name v$version: getting $module@v$version"
-  moddir=$(go_mod_download "$module@v$version") || return 1
-  dir="$BUILD_ROOT/$name-v$version"
-  rm -rf "$dir"; mkdir -p "$dir"
-  # Throwaway go.mod: same go directive, the module required at the pin, its replaces.
-  GME_JSON=$(go mod edit -json "$moddir/go.mod") python3 - "$module" "v$version" "$name" >"$dir/go.mod" <<'PY'
-import json, os, sys
-mod, ver, name = sys.argv[1:4]
-m = json.loads(os.environ["GME_JSON"])
-out = ["module micropay.local/engine-build/%s" % name, ""]
-if m.get("Go"):
-    out.append("go %s" % m["Go"])
-out += ["", "require %s %s" % (mod, ver), ""]
-for r in m.get("Replace") or []:
-    old, new = r["Old"], r["New"]
-    lhs = old["Path"] + (" " + old["Version"] if old.get("Version") else "")
-    if new["Path"].startswith((".", "/")) and not new.get("Version"):
-        # Relative replace into the same repository: use the proxy version of
-        # that module at the same (lock-step) version.
-        rhs = "%s %s" % (old["Path"], ver)
-        out.append("// was: %s => %s" % (lhs, new["Path"]))
-    else:
-        rhs = new["Path"] + (" " + new["Version"] if new.get("Version") else "")
-    out.append("replace %s => %s" % (lhs, rhs))
-print("\n".join(out))
-PY
-  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >"$dir/tools.go"
-  log "$name v$version: resolving dependencies (go mod tidy)"
-  if ! (cd "$dir" && go mod tidy 2>"$dir/tidy.log"); then
-    log "$name v$version: go mod tidy failed:"; grep -v '^go: downloading' "$dir/tidy.log" | tail -n 20 >&2
-    local first
-    if first=$(grep -m1 -E '403 Forbidden|not available' "$dir/tidy.log"); then
-      # a dependency refused by the proxy: remember it like a direct refusal
-      printf '%s  (dependency of %s@v%s, asked %s)\n' "$(echo $first)" "$module" "$version" "$(date '+%F %T')" \
-        >"$(refused_file "$module@v$version")"
-    fi
-    return 1
-  fi
-  log "$name v$version: compiling $pkg (a cold build of the CLI takes a long while)"
-  local start=$SECONDS ldflags="-s -w" v
-  for v in $vvar; do ldflags="$ldflags -X $v=$vval"; done
-  # Go >= 1.23 rejects go:linkname pulls of runtime internals; older pulumi
-  # releases depend on github.com/pgavlin/text, which does that
-  # ("invalid reference to internal/bytealg.MaxLen"). Allow them again.
-  if [[ $(go tool link -help 2>&1 || true) == *checklinkname* ]]; then ldflags="$ldflags -checklinkname=0"; fi
-  if ! (cd "$dir" && go build -trimpath -mod=mod -p "$(nproc)" \
-          -ldflags "$ldflags" -o "$output.tmp" "$pkg" 2>"$dir/build.log"); then
-    log "$name v$version: go build failed:"; tail -n 30 "$dir/build.log" >&2
-    return 1
-  fi
-  mv -f "$output.tmp" "$output"
-  printf '%s\n' "$want" >"$stamp"
-  log "$name v$version: built in $((SECONDS - start))s -> $output ($(du -h "$output" | cut -f1))"
-}
-
-version_le() { [[ $(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1) == "$1" ]]; }
+mkdir -p "$BIN" "$PULUMI_HOME_DIR/plugins"
 
 MISSING=()
 
@@ -322,20 +206,69 @@ ensure_python_host() {
 }
 
 # ---------------------------------------------------------------- providers
-# ensure_provider NAME VERSION (module major version taken from VERSION)
+# ensure_provider NAME VERSION (module major version taken from VERSION): the official plugin,
+# else (unless --plugins official) the project's own build of it.
 ensure_provider() {
   local name=$1 version=$2 major=v${2%%.*}
   local pdir="$PULUMI_HOME_DIR/plugins/resource-$name-v$version"
   local module="github.com/pulumi/pulumi-$name/provider/$major"
+  local binary="$pdir/pulumi-resource-$name"
+  if [[ $PLUGINS == project ]]; then
+    ensure_project_plugin "$name" "$version"; return
+  fi
+  if [[ -x $binary && ! -f $binary.stamp ]]; then
+    log "pulumi-resource-$name v$version: official plugin installed by 'pulumi plugin install' ($binary)"
+    return 0
+  fi
   mkdir -p "$pdir"
   if build_go_binary "pulumi-resource-$name" "$module" "$version" \
-       "$module/cmd/pulumi-resource-$name" "$pdir/pulumi-resource-$name" \
+       "$module/cmd/pulumi-resource-$name" "$binary" \
        "$module/pkg/version.Version" "$version"; then
     rm -f "$pdir.lock" "$pdir/.partial" "$pdir.partial"
-  else
-    rmdir "$pdir" 2>/dev/null || true   # no empty plugin dir for the CLI to trip over
-    MISSING+=("pulumi-resource-$name v$version ($module@v$version)")
+    return 0
   fi
+  rmdir "$pdir" 2>/dev/null || true   # no empty plugin dir for the CLI to trip over
+  if [[ $PLUGINS == official ]]; then
+    MISSING+=("pulumi-resource-$name v$version ($module@v$version)")
+  else
+    log "pulumi-resource-$name v$version: the official plugin cannot be had; using the project's own (plugins/)"
+    ensure_project_plugin "$name" "$version"
+  fi
+}
+
+# The project's plugins (Go module plugins/ of this repo), built into $PROJECT_PLUGIN_BIN. The
+# engine runs a pulumi-resource-<name> found first on PATH (an "ambient" plugin) whatever version
+# the program asks for, so env.sh puts that directory first on PATH when these are used. The
+# stamp is a hash of the module's sources: a second run with unchanged sources builds nothing.
+PROJECT_PLUGIN_BIN="$CACHE/plugins/bin"
+USE_PROJECT_PLUGINS=0
+ensure_project_plugin() {
+  local name=$1 upstream=$2 src="$REPO_ROOT/plugins" hash want output
+  [[ -f $src/go.mod ]] || { MISSING+=("pulumi-resource-$name (no plugins/ module in $REPO_ROOT)"); return; }
+  setup_go
+  hash=$(cd "$src" && find . -type f \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) |
+         LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)
+  output="$PROJECT_PLUGIN_BIN/pulumi-resource-$name"
+  want="plugins@$hash $(go env GOVERSION) $upstream"
+  USE_PROJECT_PLUGINS=1
+  if [[ -x $output && $(cat "$output.stamp" 2>/dev/null) == "$want" ]]; then
+    log "pulumi-resource-$name $upstream+micropay.$hash: present ($output)"
+    return 0
+  fi
+  mkdir -p "$PROJECT_PLUGIN_BIN"
+  log "pulumi-resource-$name $upstream+micropay.$hash: compiling plugins/cmd/pulumi-resource-$name" \
+      "(cold: several minutes; reuses the CLI's compiled packages)"
+  local start=$SECONDS
+  if ! (cd "$src" && go build -trimpath -p "$(nproc)" \
+          -ldflags "-s -w -X micropay.local/plugins/internal/serve.Build=$hash" \
+          -o "$output.tmp" "./cmd/pulumi-resource-$name" 2>"$BUILD_ROOT/plugin-$name.log"); then
+    log "pulumi-resource-$name: go build failed:"; tail -n 30 "$BUILD_ROOT/plugin-$name.log" >&2
+    MISSING+=("pulumi-resource-$name (project plugin: go build failed)")
+    return 1
+  fi
+  mv -f "$output.tmp" "$output"
+  printf '%s\n' "$want" >"$output.stamp"
+  log "pulumi-resource-$name $upstream+micropay.$hash: built in $((SECONDS - start))s -> $output ($(du -h "$output" | cut -f1))"
 }
 
 # ---------------------------------------------------------------- main
@@ -349,13 +282,21 @@ if [[ $ENGINE_ONLY != 1 ]]; then
   ensure_provider random "$RANDOM_VERSION"
 fi
 
-# env file for callers
+# env file for callers. The project's plugins get their own file, sourced by env.sh, so the
+# choice survives an env.sh written by another checkout's set-up sharing this cache.
+PLUGIN_ENV_FILE="$CACHE/plugins/env.sh"
+if [[ $USE_PROJECT_PLUGINS == 1 ]]; then
+  printf 'export PATH="%s:$PATH"\n' "$PROJECT_PLUGIN_BIN" >"$PLUGIN_ENV_FILE"
+elif [[ $ENGINE_ONLY != 1 ]]; then
+  rm -f "$PLUGIN_ENV_FILE"
+fi
 ENV_FILE="$CACHE/env.sh"
 ENV_TEXT=$(cat <<EOF
 export PULUMI_HOME="$PULUMI_HOME_DIR"
 export PATH="$BIN${PULUMI_BIN_DIR:+$([[ $PULUMI_BIN_DIR != "$BIN" ]] && echo ":$PULUMI_BIN_DIR")}:\$PATH"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+if [ -f "$PLUGIN_ENV_FILE" ]; then . "$PLUGIN_ENV_FILE"; fi
 EOF
 )
 if [[ ! -f $ENV_FILE || $(cat "$ENV_FILE") != "$ENV_TEXT" ]]; then

@@ -13,6 +13,12 @@ from platform_config.models import Autoscaling, DisruptionBudget, ServiceSpec
 from .workload import Track
 
 
+# The tracks (pods' `version` label) each strategy can run, whether or not they run right now.
+BLUE_GREEN_TRACKS = ("blue", "green")
+CANARY_TRACKS = ("stable", "canary")
+STRATEGY_TRACKS = {"rolling": (), "blueGreen": BLUE_GREEN_TRACKS, "canary": CANARY_TRACKS}
+
+
 @dataclass(frozen=True)
 class TrackPlan:
     track: Track

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from platform_config.models import CustomAlert, ServiceSpec, Tracing
 
+from .delivery import STRATEGY_TRACKS
 from .workload import common_labels
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -23,15 +24,35 @@ HTTP_PORT_NAME = "http"
 GRAFANA_DASHBOARD_LABEL = {"grafana_dashboard": "1"}
 GRAFANA_SCHEMA_VERSION = 39
 GRAFANA_UID_MAX = 40
+# The `track` label of alerts that watch every pod of a service, whatever its delivery tracks.
+ALL_TRACKS = "all"
+# Pod labels copied onto the scraped series of a service with several tracks (podTargetLabels), so
+# an alert can watch one track: every pod carries `app` (the service) and `version` (its track).
+TRACK_TARGET_LABELS = ("app", "version")
+
+# Kubernetes series the alerts and dashboards read, by the exporter that provides them. They are not
+# scraped by this program's ServiceMonitors but by kube-prometheus-stack's own (kubelet/cAdvisor and
+# kube-state-metrics), which every stack relies on (`monitorLabels` selects that Prometheus).
+CPU_USAGE = "container_cpu_usage_seconds_total"
+MEMORY_WORKING_SET = "container_memory_working_set_bytes"
+RESOURCE_LIMITS = "kube_pod_container_resource_limits"
+RESOURCE_REQUESTS = "kube_pod_container_resource_requests"
+RESTARTS = "kube_pod_container_status_restarts_total"
+KUBERNETES_EXPORTER_METRICS = {
+    "kubelet-cadvisor": (CPU_USAGE, MEMORY_WORKING_SET),
+    "kube-state-metrics": (RESOURCE_LIMITS, RESOURCE_REQUESTS, RESTARTS),
+}
 
 # --- PromQL selectors -------------------------------------------------------------------------
+# Only what building selectors needs: split a configured metric name or selector into its name and
+# matchers so the scoping matchers can be added. Whether the resulting expressions are valid PromQL is
+# Prometheus' parser's call (tests/test_promtool.py runs promtool and the parser over every rule and
+# panel), not a second grammar here.
 
 _METRIC = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?:\{(.*)\})?\s*$", re.DOTALL)
 _MATCHER = re.compile(
     r"""\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*(,|$)""",
     re.DOTALL)
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-MATCH_OPERATORS = ("=", "!=", "=~", "!~")
 
 Matcher = tuple[str, str, str]
 
@@ -40,37 +61,33 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _parse_matchers(body: str, selector: str) -> list[tuple[str, str, str]]:
-    """``a="1", b=~'x.*'`` -> [(name, operator, raw quoted value)]; raises on anything else."""
-    matchers, position, body = [], 0, body.strip()
-    while position < len(body):
-        found = _MATCHER.match(body, position)
-        if not found:
-            raise ValueError(f"cannot read the label matchers of PromQL selector {selector!r}")
-        name, operator, raw, separator = found.groups()
-        matchers.append((name, operator, raw))
-        position = found.end()
-        if separator == "" and position < len(body):
-            raise ValueError(f"cannot read the label matchers of PromQL selector {selector!r}")
-    return matchers
-
-
-def _extra(matchers: Mapping[str, str] | Iterable[Matcher]) -> list[Matcher]:
-    items = [(name, "=", value) for name, value in matchers.items()] if isinstance(matchers, Mapping) \
-        else [tuple(matcher) for matcher in matchers]
-    for name, operator, _ in items:
-        if not _LABEL_NAME.match(name):
-            raise ValueError(f"'{name}' is not a valid Prometheus label name")
-        if operator not in MATCH_OPERATORS:
-            raise ValueError(f"'{operator}' is not a PromQL label match operator")
-    return items
-
-
 def _unquote(raw: str) -> str:
     if raw.startswith("`"):
         return raw[1:-1]
     return re.sub(r"\\(.)", lambda escaped: {"n": "\n", "t": "\t"}.get(escaped.group(1), escaped.group(1)),
                   raw[1:-1])
+
+
+def _split(selector: str) -> tuple[str, list[tuple[str, str, str, str]]]:
+    """``m{a="1"}`` -> ("m", [(label, operator, value, raw quoted value)]); raises on anything else."""
+    found = _METRIC.match(selector)
+    if not found or (found.group(1) is None and found.group(2) is None):
+        raise ValueError(f"{selector!r} is not a PromQL metric name or selector")
+    body, matchers, position = (found.group(2) or "").strip(), [], 0
+    while position < len(body):
+        matched = _MATCHER.match(body, position)
+        if not matched or (matched.group(4) == "" and matched.end() < len(body)):
+            raise ValueError(f"cannot read the label matchers of PromQL selector {selector!r}")
+        name, operator, raw, _ = matched.groups()
+        matchers.append((name, operator, _unquote(raw), raw))
+        position = matched.end()
+    return found.group(1) or "", matchers
+
+
+def selector_parts(selector: str) -> tuple[str, list[Matcher]]:
+    """The metric name and the (label, operator, value) matchers of a configured metric selector."""
+    name, matchers = _split(selector)
+    return name, [(label, operator, value) for label, operator, value, _ in matchers]
 
 
 def merge_matchers(selector: str, matchers: Mapping[str, str] | Iterable[Matcher] = ()) -> str:
@@ -81,18 +98,15 @@ def merge_matchers(selector: str, matchers: Mapping[str, str] | Iterable[Matcher
     is dropped, and two different equality matchers on one label (which could never match)
     raise ValueError. The result has no spaces, so the same inputs always give the same text.
     """
-    found = _METRIC.match(selector)
-    if not found or (found.group(1) is None and found.group(2) is None):
-        raise ValueError(f"{selector!r} is not a PromQL metric name or selector")
-    name, body = found.group(1) or "", found.group(2)
-    existing = [(label, operator, _unquote(raw), raw) for label, operator, raw in
-                (_parse_matchers(body, selector) if body else [])]
+    name, existing = _split(selector)
     if not name and not existing:
         raise ValueError(f"{selector!r} selects nothing: give a metric name or a label matcher")
+    extra = [(label, "=", value) for label, value in matchers.items()] if isinstance(matchers, Mapping) \
+        else [tuple(matcher) for matcher in matchers]
     seen = {(label, operator, value) for label, operator, value, _ in existing}
     equal = {label: value for label, operator, value, _ in existing if operator == "="}
     parts = [f"{label}{operator}{raw}" for label, operator, _, raw in existing]
-    for label, operator, value in _extra(matchers):
+    for label, operator, value in extra:
         if (label, operator, value) in seen:
             continue
         if operator == "=" and equal.get(label, value) != value:
@@ -137,11 +151,19 @@ ISTIO_PROMETHEUS_TLS = {
 }
 
 
+def tracks(service: ServiceSpec) -> list[str]:
+    """Every track its strategy can run (pods' ``version`` label), running now or not, so that the
+    scrape labels and per-track alerts stay put through a release: starting a canary or deploying the
+    idle colour changes its Deployment and the routing, not the monitoring. A rolling service: none."""
+    return list(STRATEGY_TRACKS[service.delivery])
+
+
 def service_monitor(service_name: str, namespace: str, service: ServiceSpec,
                     monitor_labels: Mapping[str, str], mesh_tls: bool = False) -> dict:
     """The ServiceMonitor (metadata and spec) that has the Prometheus Operator scrape the service.
 
-    With Istio STRICT mTLS (``mesh_tls``) the sidecar refuses plain HTTP, so Prometheus scrapes
+    A service with several tracks has its pods' ``app`` and ``version`` labels copied onto its
+    series, which the per-track alerts select. With Istio STRICT mTLS (``mesh_tls``) the sidecar refuses plain HTTP, so Prometheus scrapes
     over HTTPS with the mesh certificates; Istio's identities are SPIFFE URIs, not host names,
     hence no host name verification.
     """
@@ -154,14 +176,17 @@ def service_monitor(service_name: str, namespace: str, service: ServiceSpec,
         endpoint["scrapeTimeout"] = settings.scrape_timeout
     if settings.relabelings:
         endpoint["relabelings"] = [dict(rule) for rule in settings.relabelings]
+    spec: dict = {
+        "selector": {"matchLabels": {"app": service_name}},
+        "namespaceSelector": {"matchNames": [namespace]},
+        "endpoints": [endpoint],
+    }
+    if tracks(service):
+        spec["podTargetLabels"] = list(TRACK_TARGET_LABELS)
     return {
         "metadata": {"name": service_monitor_name(service_name), "namespace": namespace,
                      "labels": {**common_labels(service_name, service), **monitor_labels}},
-        "spec": {
-            "selector": {"matchLabels": {"app": service_name}},
-            "namespaceSelector": {"matchNames": [namespace]},
-            "endpoints": [endpoint],
-        },
+        "spec": spec,
     }
 
 
@@ -176,12 +201,12 @@ def runbook_url(base_url: str, alert: str) -> str:
 
 
 def _alert(name: str, expr: str, duration: str, severity: str, summary: str, description: str,
-           service_name: str, namespace: str, runbook: str) -> dict:
+           service_name: str, namespace: str, runbook: str, track: str = ALL_TRACKS) -> dict:
     return {
         "alert": name,
         "expr": expr,
         "for": duration,
-        "labels": {"severity": severity, "service": service_name, "namespace": namespace},
+        "labels": {"severity": severity, "service": service_name, "namespace": namespace, "track": track},
         "annotations": {"summary": summary, "description": description, "runbook_url": runbook},
     }
 
@@ -216,6 +241,16 @@ def _series(service_name: str, namespace: str):
     return container, target, app
 
 
+SERVER_ERRORS = "5.."
+
+
+def _error_and_request_rates(select, service: ServiceSpec) -> tuple[str, str]:
+    """``rate()`` of the 5xx requests and of all requests, through a selector builder."""
+    metrics = service.observability.metrics
+    return (f"rate({select(metrics.requests_total, (metrics.status_label, '=~', SERVER_ERRORS))}[5m])",
+            f"rate({select(metrics.requests_total)}[5m])")
+
+
 def standard_expressions(service_name: str, namespace: str, service: ServiceSpec) -> dict[str, str]:
     """The PromQL of each standard alert, by suffix. Dashboards reuse the same selectors."""
     metrics = service.observability.metrics
@@ -223,14 +258,13 @@ def standard_expressions(service_name: str, namespace: str, service: ServiceSpec
     container, target, app = _series(service_name, namespace)
 
     def limit(resource: str) -> str:
-        return merge_matchers("kube_pod_container_resource_limits", {**container, "resource": resource})
+        return merge_matchers(RESOURCE_LIMITS, {**container, "resource": resource})
 
-    cpu = f"rate({merge_matchers('container_cpu_usage_seconds_total', container)}[5m])"
-    memory = merge_matchers("container_memory_working_set_bytes", container)
-    restarts = f"rate({merge_matchers('kube_pod_container_status_restarts_total', container)}[15m])"
+    cpu = f"rate({merge_matchers(CPU_USAGE, container)}[5m])"
+    memory = merge_matchers(MEMORY_WORKING_SET, container)
+    restarts = f"rate({merge_matchers(RESTARTS, container)}[15m])"
     up = app("up")
-    errors = f"rate({app(metrics.requests_total, (metrics.status_label, '=~', '5..'))}[5m])"
-    requests = f"rate({app(metrics.requests_total)}[5m])"
+    errors, requests = _error_and_request_rates(app, service)
     hits, misses = f"rate({app(metrics.cache_hits)}[5m])", f"rate({app(metrics.cache_misses)}[5m])"
     return {
         "HighCPUUsage": f"sum by (namespace, pod) ({cpu}) / sum by (namespace, pod) ({limit('cpu')}) "
@@ -285,6 +319,40 @@ def _texts(service_name: str, namespace: str, service: ServiceSpec) -> dict[str,
     }
 
 
+TRACK_ALERT_SUFFIX = "HighErrorRate"
+
+
+def track_alert_name(service_name: str, track: str) -> str:
+    """``api-gateway``, ``canary`` -> ``ApiGatewayCanaryHighErrorRate``."""
+    return camel_case(service_name) + camel_case(track) + TRACK_ALERT_SUFFIX
+
+
+def track_alerts(service_name: str, namespace: str, service: ServiceSpec, runbook_base_url: str) -> list[dict]:
+    """One 5xx-ratio alert per track of a canary or blue-green service, labelled with its track.
+
+    The service-wide HighErrorRate cannot tell a failing canary (roll it back) from a failing
+    stable track; these select the track's pods through the ``version`` label.
+    """
+    threshold = _number(service.observability.alerts.thresholds.error_ratio)
+    rules = []
+    for track in tracks(service):
+        scope = {"namespace": namespace, "app": service_name, "version": track}
+
+        def select(metric: str, *extra: Matcher) -> str:
+            return merge_matchers(metric, [*((key, "=", value) for key, value in scope.items()), *extra])
+
+        errors, requests = _error_and_request_rates(select, service)
+        name = track_alert_name(service_name, track)
+        where = f"the {track} track of {service_name} in {namespace}"
+        rules.append(_alert(
+            name, f"sum({errors}) / sum({requests}) > {threshold}", "5m", "critical",
+            f"The {track} track of {service_name} answers with many 5xx errors",
+            f"{{{{ $value | humanizePercentage }}}} of the requests to {where} fail with a 5xx status "
+            f"(threshold {service.observability.alerts.thresholds.error_ratio:.0%}) for 5 minutes.",
+            service_name, namespace, runbook_url(runbook_base_url, name), track))
+    return rules
+
+
 def _custom(alert: CustomAlert, service_name: str, namespace: str, runbook_base_url: str) -> dict:
     return _alert(alert.alert, alert.expr, alert.for_, alert.severity, alert.summary, alert.description,
                   service_name, namespace, alert.runbook or runbook_url(runbook_base_url, alert.alert))
@@ -301,6 +369,7 @@ def alert_rules(service_name: str, namespace: str, service: ServiceSpec, runbook
         summary, description = texts[suffix]
         rules.append(_alert(name, expressions[suffix], duration, severity, summary, description,
                             service_name, namespace, runbook_url(runbook_base_url, name)))
+    rules += track_alerts(service_name, namespace, service, runbook_base_url)
     rules += [_custom(alert, service_name, namespace, runbook_base_url)
               for alert in service.observability.alerts.extra]
     names = [rule["alert"] for rule in rules]
@@ -366,22 +435,20 @@ def dashboard_model(service_name: str, namespace: str, service: ServiceSpec) -> 
                12, 0, f"p50, p95 and p99 response time, from {metrics.request_duration_bucket}.",
                limits.p95_latency_seconds),
         _panel(3, "Error rate", "percentunit",
-               [(f"sum(rate({app(metrics.requests_total, (status, '=~', '5..'))}[5m])) / "
-                 f"sum(rate({app(metrics.requests_total)}[5m]))", "5xx ratio")],
+               [("sum({}) / sum({})".format(*_error_and_request_rates(app, service)), "5xx ratio")],
                0, 8, "Share of requests answered with a 5xx status.", limits.error_ratio),
         _panel(4, "CPU usage vs requests and limits", "short",
-               [(f"sum(rate({merge_matchers('container_cpu_usage_seconds_total', container)}[5m]))", "usage"),
-                (resource("kube_pod_container_resource_requests", "cpu"), "requests"),
-                (resource("kube_pod_container_resource_limits", "cpu"), "limits")],
+               [(f"sum(rate({merge_matchers(CPU_USAGE, container)}[5m]))", "usage"),
+                (resource(RESOURCE_REQUESTS, "cpu"), "requests"),
+                (resource(RESOURCE_LIMITS, "cpu"), "limits")],
                12, 8, "CPU cores used by all pods of the service, against their requests and limits."),
         _panel(5, "Memory usage vs requests and limits", "bytes",
-               [(f"sum({merge_matchers('container_memory_working_set_bytes', container)})", "usage"),
-                (resource("kube_pod_container_resource_requests", "memory"), "requests"),
-                (resource("kube_pod_container_resource_limits", "memory"), "limits")],
+               [(f"sum({merge_matchers(MEMORY_WORKING_SET, container)})", "usage"),
+                (resource(RESOURCE_REQUESTS, "memory"), "requests"),
+                (resource(RESOURCE_LIMITS, "memory"), "limits")],
                0, 16, "Working-set memory of all pods of the service, against their requests and limits."),
         _panel(6, "Restarts", "short",
-               [(f"sum by (pod) (increase({merge_matchers('kube_pod_container_status_restarts_total', container)}"
-                 f"[15m]))", "{{pod}}")],
+               [(f"sum by (pod) (increase({merge_matchers(RESTARTS, container)}[15m]))", "{{pod}}")],
                12, 16, "Container restarts per pod over the last 15 minutes."),
         _panel(7, "Cache hit rate", "percentunit",
                [(f"sum({hits}) / (sum({hits}) + sum({misses}))", "hit ratio")],

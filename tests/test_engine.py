@@ -1,8 +1,8 @@
 """The program under the real Pulumi engine (CLI, language host, stack files, config, secrets).
 
-These run when `make setup` has provided the engine. Those that also need the kubernetes and
-random provider plugins run only where the plugins are installed; elsewhere they are skipped
-with the reason the set-up recorded (see README "The Pulumi engine").
+`make setup` provides the engine and the kubernetes and random resource plugins: the official
+ones where they can be had, otherwise the project's own (plugins/, see README "The Pulumi
+engine"). Every test here runs the real binaries; none is skipped.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from platform_config.loader import ConfigError
 from platform_config.stack import stack_file_config
-from tools.render import dump, render_stack
+from tools.engine_project import copy_project
+from tools.render import REDACTED, SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, render_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("MICROPAY_CACHE", Path.home() / ".cache" / "micropay-platform"))
-PROJECT_FILES = ["Pulumi.yaml", "__main__.py", "platform_program.py", "requirements.txt"]
-PROJECT_DIRS = ["platform_config", "specs", "components", "catalogs", "tools", "scripts"]
 PASSPHRASE = "micropay-local"
 
 
@@ -35,11 +35,12 @@ def _pin(package: str) -> str:
 
 def _engine_env(backend: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env_file = CACHE / "env.sh"
+    env_files = [CACHE / "plugins" / "env.sh"]  # the project's plugins, when set-up chose them
     if shutil.which("pulumi") is None:
-        if not env_file.exists():
-            pytest.skip("no Pulumi engine: run `make setup`")
-        for line in env_file.read_text().splitlines():
+        assert (CACHE / "env.sh").exists(), "no Pulumi engine: run `make setup`"
+        env_files.insert(0, CACHE / "env.sh")
+    for env_file in env_files:
+        for line in env_file.read_text().splitlines() if env_file.exists() else []:
             if line.startswith("export "):
                 key, _, value = line.removeprefix("export ").partition("=")
                 env[key] = value.strip('"').replace("$PATH", env["PATH"])
@@ -57,12 +58,7 @@ class Engine:
         self.project = workdir / "project"
         self.backend = workdir / "state"
         self.backend.mkdir()
-        self.project.mkdir()
-        for name in PROJECT_FILES + [path.name for path in ROOT.glob("Pulumi.*.yaml")]:
-            shutil.copy(ROOT / name, self.project / name)
-        for name in PROJECT_DIRS:
-            shutil.copytree(ROOT / name, self.project / name, ignore=shutil.ignore_patterns("__pycache__"))
-        (self.project / ".venv").symlink_to(ROOT / ".venv")
+        copy_project(self.project)
         self.env = _engine_env(self.backend)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -95,14 +91,21 @@ def engine(tmp_path) -> Engine:
     return Engine(tmp_path)
 
 
+def _plugin_in_use(engine: Engine, name: str) -> tuple[str, str]:
+    """(path or "official", version) of the resource plugin the engine will run for `name`."""
+    ambient = shutil.which(f"pulumi-resource-{name}", path=engine.env["PATH"])
+    if ambient:
+        stamp = Path(f"{ambient}.stamp").read_text().split()
+        return ambient, f"{stamp[2]}+micropay.{stamp[0].split('@', 1)[1]}"
+    assert engine.has_plugin(name, _pin(f"pulumi-{name}")), (
+        f"no {name} resource plugin: neither the project's (run `make setup`) nor the official v{_pin(f'pulumi-{name}')}")
+    return "official", _pin(f"pulumi-{name}")
+
+
 @pytest.fixture
 def providers(engine) -> Engine:
-    missing = [f"{name} v{_pin(f'pulumi-{name}')}" for name in ("kubernetes", "random")
-               if not engine.has_plugin(name, _pin(f"pulumi-{name}"))]
-    if missing:
-        reasons = " ".join(path.read_text().strip() for path in (CACHE / "refused").glob("*provider*")
-                           if path.is_file())
-        pytest.skip(f"resource plugins not installed: {', '.join(missing)}. {reasons}")
+    for name in ("kubernetes", "random"):
+        _plugin_in_use(engine, name)
     return engine
 
 
@@ -127,6 +130,35 @@ def test_engine_reads_every_stack_file_as_the_renderer_does(engine):
         assert engine_settings == settings, stack
         assert engine_secrets == set(secrets), stack
         assert all(entry["value"] not in ("", None) for entry in shown.values() if entry.get("secret"))
+
+
+def test_unprefixed_keys_and_yaml_words_read_alike_by_engine_and_renderer(engine):
+    """A key without the project prefix belongs to the project, and `no` is a string, for both readers."""
+    path = engine.project / "Pulumi.development.yaml"
+    text = path.read_text().replace("  micropay-platform:defaults:\n", "  defaults:\n    env: {FEATURE_FLAG: no}\n")
+    path.write_text(text)
+    engine.stack("development")
+    shown = json.loads(engine.run("config", "--json").stdout)
+    engine_settings = {key.split(":", 1)[1]: entry.get("objectValue", entry.get("value"))
+                       for key, entry in shown.items()}
+    settings, _, _ = stack_file_config("development", engine.project)
+    assert engine_settings == settings
+    assert settings["defaults"]["env"] == {"FEATURE_FLAG": "no"}
+
+
+def test_a_misspelt_prefix_stops_engine_and_renderer_alike(engine):
+    engine.edit_stack_file("development", lambda config: config.update(
+        {"micropay-platfrom:services": config.pop("micropay-platform:services")}))
+    engine.stack("development")
+    result = engine.run("preview", check=False)
+    output = result.stdout + result.stderr
+    with pytest.raises(ConfigError) as offline:
+        stack_file_config("development", engine.project)
+    [(key, message)] = offline.value.problems
+    assert result.returncode != 0
+    assert f"{key}: {message}" in output
+    assert "unknown config namespace 'micropay-platfrom'; did you mean 'micropay-platform'?" in message
+    assert "Traceback" not in output and "Task was destroyed" not in output
 
 
 def test_missing_required_secret_stops_preview_with_the_programs_error(engine):
@@ -184,9 +216,31 @@ def _normalise(manifest: dict) -> dict:
     return manifest
 
 
+def _preview(engine: Engine) -> dict:
+    return json.loads(engine.run("preview", "--json").stdout)
+
+
+def _preview_changes(engine: Engine) -> dict[str, tuple[str, list[str]]]:
+    """Resource name -> (operation, changed property paths) of every step that is not `same`."""
+    return {step["urn"].rsplit("::", 1)[-1]: (step["op"], sorted(step.get("detailedDiff") or {}))
+            for step in _preview(engine).get("steps", []) if step["op"] != "same"}
+
+
+def test_engine_says_which_plugins_ran(providers):
+    """The engine's own log names the version each plugin reported (GetPluginInfo)."""
+    providers.stack("development")
+    result = providers.run("preview", "--logtostderr", "-v=7")
+    for name in ("kubernetes", "random"):
+        path, version = _plugin_in_use(providers, name)
+        print(f"{name}: {version} ({path})")
+        assert f"GetPluginInfo() success (#version={version})" in result.stderr, name
+        if path != "official":
+            assert f"using pulumi-resource-{name} from $PATH at {path}" in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("stack", sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml")
                                          for path in ROOT.glob("Pulumi.*.yaml")))
-def test_preview_then_up_in_render_mode_matches_the_offline_render(providers, stack):
+def test_up_in_render_mode_writes_the_offline_render_and_a_second_up_changes_nothing(providers, stack):
     providers.stack(stack)
     providers.run("preview")
     providers.run("up", "--yes", "--skip-preview")
@@ -197,12 +251,19 @@ def test_preview_then_up_in_render_mode_matches_the_offline_render(providers, st
     assert set(engine_objects) == set(offline_objects)
     for object_key, manifest in offline_objects.items():
         assert engine_objects[object_key] == manifest, object_key
+    summary = _preview(providers)["changeSummary"]
+    assert set(summary) == {"same"}, summary
 
 
-def _preview_changes(engine: Engine) -> dict[str, str]:
-    result = json.loads(engine.run("preview", "--json").stdout)
-    return {step["urn"].rsplit("::", 1)[-1]: step["op"] for step in result.get("steps", [])
-            if step["op"] not in ("same",)}
+def test_rendered_secrets_hold_no_values(providers):
+    providers.stack("staging")
+    providers.run("up", "--yes", "--skip-preview")
+    secrets = [item for item in _rendered_by_provider(providers.project / "build" / "pulumi-render" / "staging")
+               if item["kind"] == "Secret"]
+    assert secrets
+    for secret in secrets:
+        values = {**secret.get("data", {}), **secret.get("stringData", {})}
+        assert values and set(values.values()) == {REDACTED}, secret["metadata"]["name"]
 
 
 def test_blue_green_switch_previews_only_the_selectors(providers):
@@ -210,17 +271,86 @@ def test_blue_green_switch_previews_only_the_selectors(providers):
     providers.run("config", "set", "--path", "services.payment-service.blueGreen.green.tag", "1.1.0")
     providers.run("up", "--yes", "--skip-preview")
     providers.run("config", "set", "--path", "services.payment-service.blueGreen.active", "green")
-    assert _preview_changes(providers) == {"payment-service-service": "update",
-                                           "payment-service-preview-service": "update"}
+    assert _preview_changes(providers) == {
+        "payment-service-service": ("update", ["spec.selector.version"]),
+        "payment-service-preview-service": ("update", ["spec.selector.version"])}
 
 
-def test_canary_step_previews_only_weights_and_canary_replicas(providers):
+def test_canary_step_then_promotion(providers):
     providers.stack("development")
+    # A stable floor of 3, so the canary's pods follow the weight: ceil(3 x 10%) = 1, ceil(3 x 50%) = 2.
+    providers.run("config", "set", "--path", "services.api-gateway.autoscaling.minReplicas", "3")
+    providers.run("config", "set", "--path", "services.api-gateway.autoscaling.maxReplicas", "6")
     providers.run("config", "set", "--path", "services.api-gateway.canary.tag", "1.1.0")
     providers.run("config", "set", "--path", "services.api-gateway.canary.weight", "10")
     providers.run("up", "--yes", "--skip-preview")
     providers.run("config", "set", "--path", "services.api-gateway.canary.weight", "50")
-    changes = _preview_changes(providers)
-    assert changes == {"api-gateway-virtual-service": "update", "api-gateway-deployment-canary": "update"} or \
-        changes == {"api-gateway-virtual-service": "update"}, changes
-    assert dump([])  # the renderer's YAML dumper stays importable from the engine tests
+    assert _preview_changes(providers) == {
+        "api-gateway-virtual-service": ("update", ["spec.http[1].route[0].weight", "spec.http[1].route[1].weight"]),
+        "api-gateway-deployment-canary": ("update", ["spec.replicas"])}
+    providers.run("up", "--yes", "--skip-preview")
+    providers.run("config", "set", "--path", "services.api-gateway.tag", "1.1.0")
+    providers.run("config", "set", "--path", "services.api-gateway.canary.weight", "0")
+    providers.run("config", "rm", "--path", "services.api-gateway.canary.tag")
+    # Promotion: the canary Deployment goes, the stable one takes its image (and version label),
+    # the canary's routes leave the VirtualService (both DestinationRule subsets stay declared),
+    # and its scrape label and canary alerts leave the ServiceMonitor and PrometheusRule.
+    assert _preview_changes(providers) == {
+        "api-gateway-deployment-canary": ("delete", []),
+        "api-gateway-deployment-stable": ("update", [
+            'metadata.labels["app.kubernetes.io/version"]',
+            'spec.template.metadata.labels["app.kubernetes.io/version"]',
+            "spec.template.spec.containers[0].image"]),
+        "api-gateway-virtual-service": ("update", [
+            "spec.http[0].match", "spec.http[0].name", "spec.http[0].route[0].destination.subset", "spec.http[1]"]),
+        "api-gateway-service-monitor": ("update", ["spec.podTargetLabels"]),
+        "api-gateway-prometheus-rule": ("update", ["spec.groups[0].rules[10]", "spec.groups[0].rules[11]"])}
+
+
+def test_protected_state_refuses_destroy_and_is_retained_on_delete(providers):
+    providers.stack("development")
+    providers.run("config", "set", "--path", "platform.protectState", "true")
+    providers.run("up", "--yes", "--skip-preview")
+    protected = [resource for resource in json.loads(providers.run("stack", "export").stdout)["deployment"]["resources"]
+                 if resource.get("protect")]
+    assert protected and all(resource.get("retainOnDelete") for resource in protected)
+    refused = providers.run("destroy", "--yes", "--skip-preview", check=False)
+    assert refused.returncode != 0
+    assert "protected" in refused.stdout + refused.stderr
+    directory = providers.project / "build" / "pulumi-render" / "development"
+    kept = {(resource["outputs"]["kind"], resource["outputs"]["metadata"]["name"]) for resource in protected}
+    providers.run("state", "unprotect", "--all", "--yes")
+    providers.run("destroy", "--yes", "--skip-preview")
+    left = {(item["kind"], item["metadata"]["name"]) for item in _rendered_by_provider(directory)}
+    assert left == kept
+
+
+def _secret_values(node) -> set[str]:
+    """Plain-text values of every secret in a `stack export --show-secrets` document."""
+    values: set[str] = set()
+    if isinstance(node, dict):
+        if node.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE and "plaintext" in node:
+            plain = json.loads(node["plaintext"])
+            found = plain.values() if isinstance(plain, dict) else [plain]
+            values |= {value for value in found if isinstance(value, str) and len(value) >= 8}
+        for item in node.values():
+            values |= _secret_values(item)
+    elif isinstance(node, list):
+        for item in node:
+            values |= _secret_values(item)
+    return values
+
+
+@pytest.mark.parametrize(("stack", "provides_secrets"), [("staging", False), ("planning-production", True)])
+def test_stack_export_holds_no_plain_text_secret(providers, stack, provides_secrets):
+    """staging: generated passwords; planning-production: provided secrets (config --secret) too."""
+    providers.stack(stack)
+    providers.run("up", "--yes", "--skip-preview")
+    revealed = _secret_values(json.loads(providers.run("stack", "export", "--show-secrets").stdout))
+    provided = {entry["value"] for entry in json.loads(providers.run("config", "--json", "--show-secrets").stdout).values()
+                if entry.get("secret")}
+    assert revealed, "no secret in the state: the check below would prove nothing"
+    assert bool(provided) == provides_secrets
+    assert provided <= revealed
+    exported = providers.run("stack", "export").stdout
+    assert [value for value in revealed | provided if value in exported] == []

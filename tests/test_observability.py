@@ -63,9 +63,11 @@ def test_merge_matchers(selector, extra, expected):
 
 @pytest.mark.parametrize("selector,extra", [
     ("", {}), ("{}", {}), ("9m", {}), ("m{a}", {}), ('m{a="1" b="2"}', {}), ("rate(m[5m])", {}),
-    ('m{a="1"}', {"a": "2"}), ("m", {"bad-label": "x"}), ("m", [("a", "==", "x")]),
+    ('m{a="1"}', {"a": "2"}),
 ])
 def test_merge_matchers_refuses_what_it_cannot_merge(selector, extra):
+    # Invalid label names or operators are not refused here: Prometheus' parser rejects the
+    # expression (tests/test_promtool.py::test_selectors_the_parser_rejects).
     with pytest.raises(ValueError):
         obs.merge_matchers(selector, extra)
 
@@ -122,6 +124,7 @@ def test_every_alert_has_labels_and_annotations():
         assert rule["labels"]["severity"] in ("critical", "warning", "info"), name
         assert rule["labels"]["service"] == "payment-service"
         assert rule["labels"]["namespace"] == "micropay-payment"
+        assert rule["labels"]["track"] == obs.ALL_TRACKS
         assert rule["annotations"]["summary"] and rule["annotations"]["description"], name
         assert rule["annotations"]["runbook_url"] == f"{RUNBOOKS}/{name.lower()}"
         assert re.fullmatch(r"\d+[smh]", rule["for"]), name
@@ -165,6 +168,29 @@ def test_extra_alert_may_not_reuse_a_standard_name():
                                       "summary": "s", "description": "d"}]})
     with pytest.raises(ValueError, match="used twice"):
         rules_of(spec)
+
+
+@pytest.mark.parametrize("delivery,expected", [
+    ({"delivery": "canary", "canary": {"tag": "1.1.0", "weight": 10}}, ["stable", "canary"]),
+    ({"delivery": "blueGreen", "blueGreen": {"active": "blue", "blue": {"tag": "1.0.0"}, "green": {"tag": "1.1.0"}}},
+     ["blue", "green"]),
+    # At rest too: the monitoring of a release is in place before it starts, and starting it changes none of it.
+    ({"delivery": "canary"}, ["stable", "canary"]),
+    ({"delivery": "blueGreen", "blueGreen": {"active": "blue", "blue": {"tag": "1.0.0"}}}, ["blue", "green"]),
+    ({}, []),
+])
+def test_services_with_several_tracks_get_one_error_alert_per_track(delivery, expected):
+    spec = ServiceSpec.model_validate({**BASE, **delivery})
+    assert obs.tracks(spec) == expected
+    rules = rules_of(spec)
+    track_rules = {name: rule for name, rule in rules.items() if rule["labels"]["track"] != obs.ALL_TRACKS}
+    assert list(track_rules) == [obs.track_alert_name("payment-service", track) for track in expected]
+    for track in expected:
+        rule = track_rules[obs.track_alert_name("payment-service", track)]
+        assert rule["labels"]["track"] == track and rule["labels"]["severity"] == "critical"
+        assert f'app="payment-service",version="{track}"' in rule["expr"] and rule["expr"].endswith("> 0.05")
+    monitor = obs.service_monitor("payment-service", "micropay-payment", spec, {})["spec"]
+    assert monitor.get("podTargetLabels") == (["app", "version"] if expected else None)
 
 
 def test_camel_case_prefix():
@@ -404,18 +430,3 @@ def test_each_track_reports_its_own_version():
                deployments[name]["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert env["OTEL_RESOURCE_ATTRIBUTES"] == f"service.version={tag},deployment.environment=production"
         assert env["OTEL_SERVICE_NAME"] == "api-gateway"
-
-
-def test_alert_expressions_have_balanced_brackets(stack):
-    pairs = {")": "(", "}": "{", "]": "["}
-    for item in objects(stack, "PrometheusRule"):
-        for rule in item["spec"]["groups"][0]["rules"]:
-            stack_of, quoted = [], False
-            for char in rule["expr"]:
-                if char == '"':
-                    quoted = not quoted
-                elif not quoted and char in "({[":
-                    stack_of.append(char)
-                elif not quoted and char in pairs:
-                    assert stack_of and stack_of.pop() == pairs[char], rule["alert"]
-            assert not stack_of and not quoted, rule["alert"]

@@ -1,0 +1,22 @@
+"""A copy of the project in a scratch directory, for runs of the real engine that must not touch
+the checkout's stacks or state (engine tests, the engine benchmark)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_FILES = ["Pulumi.yaml", "__main__.py", "platform_program.py", "requirements.txt"]
+PROJECT_DIRS = ["platform_config", "specs", "components", "catalogs", "tools", "scripts"]
+
+
+def copy_project(destination: Path) -> Path:
+    """Program, stack files, catalogs and scripts under `destination`, with the checkout's virtualenv."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES + [path.name for path in ROOT.glob("Pulumi.*.yaml")]:
+        shutil.copy(ROOT / name, destination / name)
+    for name in PROJECT_DIRS:
+        shutil.copytree(ROOT / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (destination / ".venv").symlink_to(ROOT / ".venv")
+    return destination
