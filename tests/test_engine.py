@@ -293,8 +293,8 @@ def test_canary_step_then_promotion(providers):
     providers.run("config", "set", "--path", "services.api-gateway.canary.weight", "0")
     providers.run("config", "rm", "--path", "services.api-gateway.canary.tag")
     # Promotion: the canary Deployment goes, the stable one takes its image (and version label),
-    # the canary's routes leave the VirtualService (both DestinationRule subsets stay declared),
-    # and its scrape label and canary alerts leave the ServiceMonitor and PrometheusRule.
+    # and the canary's routes leave the VirtualService; both DestinationRule subsets stay declared, and
+    # the monitoring of both tracks stays (it follows the strategy, not what runs).
     assert _preview_changes(providers) == {
         "api-gateway-deployment-canary": ("delete", []),
         "api-gateway-deployment-stable": ("update", [
@@ -302,9 +302,7 @@ def test_canary_step_then_promotion(providers):
             'spec.template.metadata.labels["app.kubernetes.io/version"]',
             "spec.template.spec.containers[0].image"]),
         "api-gateway-virtual-service": ("update", [
-            "spec.http[0].match", "spec.http[0].name", "spec.http[0].route[0].destination.subset", "spec.http[1]"]),
-        "api-gateway-service-monitor": ("update", ["spec.podTargetLabels"]),
-        "api-gateway-prometheus-rule": ("update", ["spec.groups[0].rules[10]", "spec.groups[0].rules[11]"])}
+            "spec.http[0].match", "spec.http[0].name", "spec.http[0].route[0].destination.subset", "spec.http[1]"])}
 
 
 def test_protected_state_refuses_destroy_and_is_retained_on_delete(providers):
