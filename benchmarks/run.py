@@ -65,10 +65,20 @@ def median_seconds(action, repeats: int) -> tuple[float, object]:
 
 # --- synthetic catalogs ----------------------------------------------------------------------
 
+PEAK_PODS_PER_SERVICE = 10
+
+
 def synthetic_catalog(services: int) -> dict:
     """`services` full services (HPA, PDB, NetworkPolicy, ServiceMonitor, alerts) over 10 namespaces."""
-    namespaces = {f"team-{index:02d}": {"quota": {"pods": 2000, "services": 200}}
-                  for index in range(NAMESPACES_IN_SYNTHETIC)}
+    # Quotas sized for the capacity check: room for PEAK_PODS_PER_SERVICE pods of each service (the
+    # autoscaler maximum of 6, the rollout's surge and the pods a rollout stops) at the default
+    # resources below, so every size passes the preflight as a real catalog must.
+    per_namespace = -(-services // NAMESPACES_IN_SYNTHETIC)
+    pods = PEAK_PODS_PER_SERVICE * per_namespace
+    quota = {"pods": pods, "services": 2 * per_namespace + 10,
+             "requestsCpu": f"{pods * 100}m", "requestsMemory": f"{pods * 128}Mi",
+             "limitsCpu": str(pods), "limitsMemory": f"{pods}Gi"}
+    namespaces = {f"team-{index:02d}": {"quota": dict(quota)} for index in range(NAMESPACES_IN_SYNTHETIC)}
     catalog_services = {}
     for index in range(services):
         name = f"svc-{index:04d}"
@@ -158,18 +168,20 @@ def engine_section(sizes: tuple[int, ...], repeats: int) -> tuple[list[str], dic
     lines = ["| stack | resources | engine preview (s) | mocks (s) | engine ÷ mocks |", "|---|---:|---:|---:|---:|"]
     ratios: dict[str, float] = {}
     seconds: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as scratch:
+    # The loader refuses a catalog outside the project it runs in: the engine reads the project copy's
+    # catalog, the mocks side an identical one in this checkout's build/.
+    (ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch, tempfile.TemporaryDirectory(dir=ROOT / "build") as local:
         project = copy_project(Path(scratch) / "project")
         runs: list[tuple[str, dict, dict]] = []
         settings, secrets, _ = stack_file_config("production")
         runs.append(("production", settings, secrets))
         for size in sizes:
-            catalog = write_catalog(project, size)
             stack = f"synthetic-{size}"
-            settings = synthetic_settings(catalog)
             (project / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(
-                {"config": {f"micropay-platform:{key}": value for key, value in settings.items()}}))
-            runs.append((stack, settings, {}))
+                {"config": {f"micropay-platform:{key}": value
+                            for key, value in synthetic_settings(write_catalog(project, size)).items()}}))
+            runs.append((stack, synthetic_settings(write_catalog(Path(local), size)), {}))
         for stack, settings, secrets in runs:
             mocks_seconds, evaluation = median_seconds(lambda: evaluate(stack, copy.deepcopy(settings), secrets), repeats)
             resources = len(evaluation.mocks.registered)

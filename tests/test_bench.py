@@ -1,6 +1,11 @@
 """The benchmark script keeps working (a tiny run; `make bench` does the real one)."""
 
-from benchmarks.run import register_bare, run, synthetic_catalog
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import ROOT, register_bare, run, synthetic_catalog, synthetic_settings, write_catalog
 from tools.render import render_stack
 
 
@@ -21,6 +26,17 @@ def test_synthetic_catalog_shape():
     catalog = synthetic_catalog(25)
     assert len(catalog["services"]) == 25
     assert len({service["namespace"] for service in catalog["services"].values()}) == 10
+
+
+@pytest.mark.parametrize("services", [10, 100, 1000])
+def test_synthetic_catalogs_pass_the_preflight_at_every_benchmarked_size(services):
+    """The benchmark measures the program, not a refusal: its quotas must hold every size's peak."""
+    from platform_program import load
+
+    (ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ROOT / "build") as scratch:
+        config = load("synthetic", synthetic_settings(write_catalog(Path(scratch), services)), {})
+    assert len(config.services) == services
 
 
 def test_rendering_pauses_the_garbage_collector_only_while_registering(monkeypatch):
