@@ -4,7 +4,9 @@
 2. synthetic catalogs of 10, 100 and 1,000 full services, and the 1,000/100 ratio;
 3. component overhead: the same objects registered as bare pulumi_kubernetes resources;
 4. `pulumi preview` under the real engine (production, 100 and 1,000 synthetic services) beside
-   the same program under mocks.
+   the same program under mocks;
+5. validation at scale: the refusal of a 5,000-service catalog with one mistake, and validation and
+   full evaluation of 1,000 and 5,000 services.
 No network; timings use time.perf_counter.
 """
 
@@ -32,8 +34,9 @@ if str(ROOT) not in sys.path:
 
 import pulumi_kubernetes as k8s  # noqa: E402
 
+from platform_config.loader import ConfigError  # noqa: E402
 from platform_config.stack import stack_file_config  # noqa: E402
-from platform_program import pause_garbage_collection, resume_garbage_collection  # noqa: E402
+from platform_program import load, pause_garbage_collection, resume_garbage_collection  # noqa: E402
 from tools.engine_project import copy_project  # noqa: E402
 from tools.render import RecordingMocks, evaluate, render_config, run_under_mocks  # noqa: E402
 
@@ -41,6 +44,7 @@ RESULTS = ROOT / "benchmarks" / "results.md"
 STACKS = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in ROOT.glob("Pulumi.*.yaml"))
 NAMESPACES_IN_SYNTHETIC = 10
 ENGINE_SIZES = (100, 1000)
+SCALE_SIZES = (1000, 5000)
 
 
 def median_seconds(action, repeats: int) -> tuple[float, object]:
@@ -107,9 +111,24 @@ def synthetic_settings(catalog_path: Path) -> dict:
     return {"catalog": str(catalog_path), "platform": {"environment": "production"}}
 
 
-def write_catalog(directory: Path, services: int) -> Path:
-    path = directory / f"synthetic-{services}.yaml"
-    path.write_text(yaml.safe_dump(synthetic_catalog(services), sort_keys=False))
+def add_mistake(catalog: dict) -> str:
+    """Put one mistake in the catalog's last service (a readiness probe on a port its container does
+    not declare, found only by the rules after the whole catalog is parsed); return the key path a
+    refusal must name."""
+    name = list(catalog["services"])[-1]
+    catalog["services"][name]["probes"] = {"readiness": {"path": "/health/ready", "port": "admin"}}
+    return f"services.{name}.probes.readiness.port"
+
+
+def write_catalog(directory: Path, services: int, mistake: bool = False) -> Path:
+    """The synthetic catalog of `services` services (with add_mistake's mistake if asked) as a file."""
+    catalog = synthetic_catalog(services)
+    if mistake:
+        add_mistake(catalog)
+    path = directory / f"synthetic-{services}{'-mistake' * mistake}.yaml"
+    # libyaml's emitter when PyYAML has it: the pure-Python one takes longer to write 5,000 services than
+    # the program takes to validate them.
+    path.write_text(yaml.dump(catalog, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False))
     return path
 
 
@@ -197,10 +216,47 @@ def engine_section(sizes: tuple[int, ...], repeats: int) -> tuple[list[str], dic
     return lines, seconds
 
 
+# --- validation at scale ---------------------------------------------------------------------
+
+def refusal(settings: dict) -> ConfigError:
+    """The ConfigError with which load() refuses `settings`."""
+    try:
+        load("synthetic", settings, {})
+    except ConfigError as error:
+        return error
+    raise AssertionError("a catalog with a mistake was accepted")
+
+
+def scale_section(sizes: tuple[int, int], repeats: int) -> tuple[list[str], dict[str, float]]:
+    """Validation (load: parse, rules, preflight) and full evaluation under mocks at two catalog sizes,
+    and the time to refuse the larger catalog with one mistake. The full evaluation of the larger size
+    takes minutes, so it runs once."""
+    small, large = sizes
+    validation, evaluation = {}, {}
+    (ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ROOT / "build") as scratch:
+        mistaken = synthetic_settings(write_catalog(Path(scratch), large, mistake=True))
+        refused_seconds, error = median_seconds(lambda: refusal(mistaken), repeats)
+        for size in sizes:
+            settings = synthetic_settings(write_catalog(Path(scratch), size))
+            validation[size] = median_seconds(lambda: load("synthetic", settings, {}), repeats)[0]
+            evaluation[size] = median_seconds(lambda: evaluate("synthetic", settings, {}), 1)[0]
+    (key, _), = error.problems
+    lines = [f"Refusal of a {large:,}-service catalog with one mistake (reading the file, every rule; the "
+             f"message names `{key}`): **{refused_seconds:.2f} s**.", "",
+             "| services | validation (s) | full evaluation under mocks (s) |", "|---:|---:|---:|"]
+    lines += [f"| {size:,} | {validation[size]:.2f} | {evaluation[size]:.1f} |" for size in sizes]
+    figures = {"refusal": refused_seconds, "validation": validation[large] / validation[small],
+               "evaluation": evaluation[large] / evaluation[small]}
+    lines += ["", f"{large:,} ÷ {small:,} services (linear is {large / small:g}×): validation "
+              f"**{figures['validation']:.1f}×**, full evaluation **{figures['evaluation']:.1f}×**."]
+    return lines, figures
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 def run(sizes: tuple[int, ...] = (10, 100, 1000), repeats: int = 5, stacks: list[str] | None = None,
-        engine: bool = True) -> str:
+        engine: bool = True, scale_sizes: tuple[int, int] = SCALE_SIZES) -> str:
     lines = ["# Benchmarks", "",
              f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}; medians of {repeats} runs; `make bench` regenerates this file.", ""]
@@ -257,6 +313,12 @@ def run(sizes: tuple[int, ...] = (10, 100, 1000), repeats: int = 5, stacks: list
     else:
         lines += ["- skipped (--no-engine)"]
 
+    lines += ["", "## 5. Validation at scale", "",
+              "Synthetic catalogs as in section 2; the mistake is a readiness probe on an undeclared port "
+              "in the last service. Validation is `load()`, everything done before registration.", ""]
+    scale_lines, scale = scale_section(scale_sizes, repeats)
+    lines += scale_lines
+
     lines += ["", "## Targets", "",
               "| target | limit | measured |", "|---|---|---|"]
     if production_seconds is not None:
@@ -272,6 +334,11 @@ def run(sizes: tuple[int, ...] = (10, 100, 1000), repeats: int = 5, stacks: list
                          f"{engine_seconds[f'ratio:synthetic-{size}']:.1f}× |")
         lines.append(f"| engine preview 1,000 / 100 services | ≤ 11× | "
                      f"{engine_seconds['synthetic-1000'] / engine_seconds['synthetic-100']:.1f}× |")
+    small, large = scale_sizes
+    linear = 1.1 * large / small
+    lines += [f"| refusal of {large:,} services with one mistake | ≤ 10 s | {scale['refusal']:.2f} s |",
+              f"| validation {large:,} / {small:,} services | ≤ {linear:g}× | {scale['validation']:.1f}× |",
+              f"| full evaluation {large:,} / {small:,} services | ≤ {linear:g}× | {scale['evaluation']:.1f}× |"]
     return "\n".join(lines) + "\n"
 
 
@@ -279,10 +346,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--scale-sizes", type=int, nargs=2, default=list(SCALE_SIZES))
     parser.add_argument("--no-engine", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    text = run(tuple(args.sizes), args.repeats, engine=not args.no_engine and shutil.which("bash") is not None)
+    text = run(tuple(args.sizes), args.repeats, engine=not args.no_engine and shutil.which("bash") is not None,
+               scale_sizes=tuple(args.scale_sizes))
     print(text)
     args.out.write_text(text)
     return 0
