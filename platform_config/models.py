@@ -572,14 +572,6 @@ class ServiceSpec(Model):
 
     @model_validator(mode="after")
     def _coherent(self) -> "ServiceSpec":
-        budget = self.disruption_budget
-        floor = self.autoscaling.min_replicas if self.autoscaling.enabled else self.replicas
-        if budget.enabled and budget.min_available is not None and budget.min_available >= floor:
-            raise ValueError(
-                f"disruptionBudget.minAvailable ({budget.min_available}) is not below the minimum replica "
-                f"count ({floor}), so the budget blocks every eviction and node drains hang: "
-                f"set minAvailable to at most {floor - 1} or use maxUnavailable: 1"
-            )
         if self.vertical_autoscaling.enabled and self.vertical_autoscaling.min_allowed and \
                 self.vertical_autoscaling.max_allowed:
             low = self.vertical_autoscaling.min_allowed.as_dict()
@@ -628,14 +620,6 @@ class ServiceSpec(Model):
         if self.delivery != "blueGreen" and self.blue_green is not None:
             raise ValueError("blueGreen settings on a service whose delivery is not blueGreen: "
                              "set delivery: blueGreen or remove the blueGreen block")
-        canary_budget = self.canary.disruption_budget
-        if canary_budget is not None and canary_budget.min_available is not None:
-            canary_floor = (self.canary.autoscaling.min_replicas if self.canary.autoscaling
-                            and self.canary.autoscaling.enabled else self.canary.replicas)
-            if canary_floor is not None and canary_budget.min_available >= canary_floor:
-                raise ValueError(f"canary.disruptionBudget.minAvailable ({canary_budget.min_available}) is not below "
-                                 f"the canary's minimum replica count ({canary_floor}), so it blocks every "
-                                 f"eviction: set it to at most {canary_floor - 1}")
         if self.canary.overrides:
             forbidden = {"namespace", "port", "delivery", "canary", "blueGreen", "autoscaling", "disruptionBudget",
                          "secrets", "configFiles", "configData", "claims", "callers", "dependencies",

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator
 
+from specs.delivery import TrackPlan, plan_for
 from specs.workload import helper_config_map
 
 from .models import Container, PlatformConfig, ResourceAmounts, ServiceSpec
@@ -55,7 +56,8 @@ def config_problems(config: PlatformConfig) -> list[Problem]:
     """Every problem of the whole config, in key order within each rule."""
     problems: list[Problem] = []
     for rule in (_service_names, _labels, _quantities, _limit_ranges, _ports, _environment, _config_keys, _containers, _ingress,
-                 _secret_names, _endpoints, _mesh, _backups, _prometheus_durations, _canary_routes):
+                 _secret_names, _endpoints, _mesh, _backups, _prometheus_durations, _canary_routes,
+                 _disruption_budgets):
         problems += rule(config)
     return problems
 
@@ -466,3 +468,38 @@ def _canary_routes(config: PlatformConfig) -> Iterator[Problem]:
         if service.delivery == "canary" and canary.tag and canary.replicas == 0:
             yield Problem(f"services.{name}.canary.replicas", "the canary header route sends requests to a canary "
                           "with 0 pods, so they fail", "give the canary at least one replica, or remove canary.tag")
+
+
+def _floor_key(service: ServiceSpec, plan: TrackPlan) -> str:
+    """The service key that sets a track's fewest pods."""
+    version = plan.track.version
+    if version == "canary":
+        canary = service.canary
+        if canary.replicas is not None:
+            return "canary.replicas"
+        return "canary.autoscaling.minReplicas" if plan.autoscaling is not None else "canary.weight"
+    if version in ("blue", "green") and service.colours.colour(version).replicas is not None:
+        return f"blueGreen.{version}.replicas"
+    return "autoscaling.minReplicas" if service.autoscaling.enabled else "replicas"
+
+
+def _disruption_budgets(config: PlatformConfig) -> Iterator[Problem]:
+    """Every PodDisruptionBudget (the stable track's, each blue-green colour's, the canary's) must admit an
+    eviction when its own track runs its fewest pods, or a node drain waits for ever."""
+    for name, service in config.services.items():
+        blocked: dict[str, list[TrackPlan]] = {}
+        for plan in plan_for(name, service).tracks:
+            budget = plan.budget
+            if budget is not None and budget.min_available is not None and budget.min_available >= plan.min_replicas:
+                where = "canary.disruptionBudget" if plan.track.version == "canary" else "disruptionBudget"
+                blocked.setdefault(where, []).append(plan)
+        for where, plans in blocked.items():
+            fewest = min(plans, key=lambda plan: plan.min_replicas)
+            tracks = " and ".join(f"{plan.track.deployment_name}-pdb" for plan in plans)
+            keep = plans[0].budget.min_available
+            floor_key = f"services.{name}.{_floor_key(service, fewest)}"
+            keeps = "keeps" if len(plans) == 1 else "each keep"
+            yield Problem(f"services.{name}.{where}.minAvailable", f"{tracks} {keeps} {keep} pods available, but "
+                          f"{fewest.track.deployment_name} runs as few as {fewest.min_replicas} ({floor_key}), so "
+                          "the budget admits no eviction there and node drains hang",
+                          f"set it to at most {fewest.min_replicas - 1}, raise {floor_key}, or use maxUnavailable: 1")

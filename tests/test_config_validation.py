@@ -49,7 +49,7 @@ CASES = [
     ("unknown-caller", with_service("user-service", callers=["api-gatway"]), {}, "services.user-service.callers",
      "did you mean 'api-gateway'"),
     ("pdb-blocks-evictions", with_service("config-server", disruptionBudget={"minAvailable": 1}), {},
-     "services.config-server", "blocks every eviction"),
+     "services.config-server.disruptionBudget.minAvailable", "admits no eviction"),
     ("pdb-both-bounds", with_service("user-service", disruptionBudget={"minAvailable": 1, "maxUnavailable": 1}),
      {}, "services.user-service.disruptionBudget", "either minAvailable or maxUnavailable"),
     ("latest-tag", with_service("user-service", tag="latest"), {}, "services.user-service.tag", "'latest'"),

@@ -178,6 +178,34 @@ CASES = [
      f"{US}.observability.serviceMonitor.scrapeTimeout", "not a Prometheus duration", "unit"),
     ("canary-header-route-to-no-pods", DEV, "services.api-gateway.canary", {"tag": "1.1.0", "replicas": 0},
      "services.api-gateway.canary.replicas", "0 pods", "at least one replica"),
+    ("pdb-at-the-autoscaler-floor", DEV, f"{US}.disruptionBudget", {"minAvailable": 1},
+     f"{US}.disruptionBudget.minAvailable", "user-service-pdb keeps 1 pods available, but user-service runs as few "
+     "as 1", f"at most 0, raise {US}.autoscaling.minReplicas"),
+    ("pdb-at-fixed-replicas", DEV, "services.config-server.disruptionBudget", {"minAvailable": 2},
+     "services.config-server.disruptionBudget.minAvailable", "runs as few as 1 (services.config-server.replicas)",
+     "maxUnavailable: 1"),
+    ("pdb-of-a-smaller-colour", PROD, "services.transaction-service", {
+        "blueGreen": {"active": "blue", "blue": {"tag": "1.0.0"}, "green": {"tag": "1.1.0", "replicas": 2}},
+        "disruptionBudget": {"minAvailable": 2}}, "services.transaction-service.disruptionBudget.minAvailable",
+     "transaction-service-green-pdb keeps 2 pods available", "raise services.transaction-service.blueGreen.green.replicas"),
+    ("pdb-of-both-colours-one-problem", PROD, "services.transaction-service", {
+        "blueGreen": {"active": "green", "blue": {"tag": "1.0.0", "replicas": 2}, "green": {"tag": "1.1.0",
+                                                                                               "replicas": 1}},
+        "disruptionBudget": {"minAvailable": 2}}, "services.transaction-service.disruptionBudget.minAvailable",
+     "transaction-service-blue-pdb and transaction-service-green-pdb each keep 2", "at most 0, raise "
+     "services.transaction-service.blueGreen.green.replicas"),
+    ("canary-pdb-at-its-weight-share", PROD, "services.api-gateway.canary", {
+        "tag": "1.1.0", "weight": 10, "disruptionBudget": {"minAvailable": 1}},
+     "services.api-gateway.canary.disruptionBudget.minAvailable", "api-gateway-canary runs as few as 1",
+     "raise services.api-gateway.canary.weight"),
+    ("canary-pdb-at-its-replicas", PROD, "services.api-gateway.canary", {
+        "tag": "1.1.0", "weight": 10, "replicas": 2, "disruptionBudget": {"minAvailable": 2}},
+     "services.api-gateway.canary.disruptionBudget.minAvailable", "api-gateway-canary-pdb keeps 2 pods available",
+     "raise services.api-gateway.canary.replicas"),
+    ("canary-pdb-at-its-autoscaler-floor", PROD, "services.api-gateway.canary", {
+        "tag": "1.1.0", "weight": 10, "autoscaling": {"minReplicas": 2, "maxReplicas": 3},
+        "disruptionBudget": {"minAvailable": 3}}, "services.api-gateway.canary.disruptionBudget.minAvailable",
+     "runs as few as 2", "at most 1, raise services.api-gateway.canary.autoscaling.minReplicas"),
     ("caller-that-is-nothing", DEV, f"{US}.callers", ["payment-servic"], f"{US}.callers",
      "neither a service nor a peer", "did you mean 'payment-service'"),
     ("dependency-that-is-nothing", DEV, f"{US}.dependencies", ["postgres"], f"{US}.dependencies",
