@@ -259,17 +259,19 @@ def _describe(error: dict, layers: ServiceLayers) -> tuple[str, str]:
     location = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
     key = layers.written_key(location) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
+    # A secret's value is never shown, not even in a message about its type (`value: 12345`).
+    secret = "secrets" in location[2:]
+    got = "" if secret else f" (got {error.get('input')!r})"
     if error["type"] == "extra_forbidden":
         message = "unknown key; " + suggest(str(location[-1]), _known_keys(location), "remove it")
     elif error["type"] == "missing":
         message = "required key is missing; add it to the catalog or the stack config"
-    elif error["type"] == "literal_error":
-        message = f"{message} (got {error.get('input')!r})"
     elif error["type"] == "string_type" and isinstance(error.get("input"), (int, float)):
-        message = (f"{message} (got the number {error['input']!r}): YAML reads an unquoted 1.10 as the number "
-                   f"1.1; write the value in quotes")
-    elif error["type"] in ("int_parsing", "int_type", "bool_parsing", "string_type", "dict_type", "list_type"):
-        message = f"{message} (got {error.get('input')!r})"
+        number = "" if secret else f" (got the number {error['input']!r})"
+        message = f"{message}{number}: YAML reads an unquoted 1.10 as the number 1.1; write the value in quotes"
+    elif error["type"] in ("literal_error", "int_parsing", "int_type", "bool_parsing", "string_type", "dict_type",
+                           "list_type"):
+        message = f"{message}{got}"
     return key, message
 
 
@@ -293,13 +295,9 @@ def provided_secret_keys(config: PlatformConfig) -> dict[str, str]:
         for secret in service.secrets:
             for key_name, key in secret.keys.items():
                 if secret.source_of(key, config.platform.secret_source) == "provided":
-                    config_key = key.config_key or default_config_key(service_name, key_name)
+                    config_key = key.stack_key(service_name, key_name)
                     wanted[config_key] = f"services.{service_name}.secrets[{secret.secret_name(service_name)}].{key_name}"
     return wanted
-
-
-def default_config_key(service: str, key: str) -> str:
-    return f"{service}-{key}".lower().replace("_", "-")
 
 
 def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None],
@@ -325,4 +323,4 @@ def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None]
 
 
 __all__ = ["ConfigError", "ServiceSpec", "load_platform_config", "merge_layers", "deep_merge",
-           "check_provided_secrets", "provided_secret_keys", "default_config_key"]
+           "check_provided_secrets", "provided_secret_keys"]

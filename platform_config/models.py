@@ -261,15 +261,9 @@ class SecretKey(Model):
     value: str | None = None
     env: str | None = None
 
-    @model_validator(mode="after")
-    def _no_plain_values(self) -> "SecretKey":
-        if self.value is not None and self.source != "static":
-            raise ValueError("a secret value must not be written in plain text: run "
-                             "`pulumi config set --secret <key> <value>` and name that key in configKey "
-                             "(only source: static, for non-sensitive values such as a user name, takes a value)")
-        if self.source == "static" and self.value is None:
-            raise ValueError("source: static needs a value")
-        return self
+    def stack_key(self, service: str, key_name: str) -> str:
+        """The stack config key a provided value is read from (``pulumi config set --secret <it>``)."""
+        return self.config_key or f"{service}-{key_name}".lower().replace("_", "-")
 
 
 class SecretSpec(Model):

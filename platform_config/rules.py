@@ -31,6 +31,9 @@ PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?=[a-z0-9]))*$")
 GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 PROMETHEUS_DURATION = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+# Words of a secret key's name or env variable that say it holds a credential.
+CREDENTIAL = re.compile(r"pass(word|wd|phrase)|pwd|secret|token|credential|(api|access|private|signing|encryption)"
+                        r"[-_.]?key|(^|[-_.])key$", re.IGNORECASE)
 ISTIO_RESERVED_PORTS = range(15000, 15091)  # the sidecar's own ports (15001, 15006, 15020, 15021, 15090, ...)
 # Labels and names the program sets itself: a service that sets them breaks its own selectors.
 OWNED_LABELS = ("app", "version", "app.kubernetes.io/name", "app.kubernetes.io/version",
@@ -56,7 +59,7 @@ def config_problems(config: PlatformConfig) -> list[Problem]:
     """Every problem of the whole config, in key order within each rule."""
     problems: list[Problem] = []
     for rule in (_service_names, _labels, _quantities, _limit_ranges, _ports, _environment, _config_keys, _containers, _ingress,
-                 _secret_names, _endpoints, _mesh, _backups, _prometheus_durations, _canary_routes,
+                 _secret_names, _secret_values, _endpoints, _mesh, _backups, _prometheus_durations, _canary_routes,
                  _disruption_budgets):
         problems += rule(config)
     return problems
@@ -397,6 +400,33 @@ def _secret_names(config: PlatformConfig) -> Iterator[Problem]:
             if first != key:
                 yield Problem(key, f"Secret '{secret_name}' in {service.namespace} is also written by {first}, and "
                               "one would overwrite the other", "give each secret its own name")
+
+
+def _secret_values(config: PlatformConfig) -> Iterator[Problem]:
+    """Only a key whose source (its own, its secret's or platform.secretSource) is static takes a value, and
+    only one that is not sensitive, such as a user name: the value is in plain text in the config, the
+    rendered objects (an ExternalSecret's template) and the state."""
+    for name, service in config.services.items():
+        for index, secret in enumerate(service.secrets):
+            for key_name, key in secret.keys.items():
+                where = f"services.{name}.secrets.{index}.keys.{key_name}"
+                provided = (f"set source: provided and run `pulumi config set --secret {key.stack_key(name, key_name)} "
+                            "<value>`")
+                static = secret.source_of(key, config.platform.secret_source) == "static"
+                if key.value is None:
+                    if static:
+                        yield Problem(where, "its source is static, which takes the value from `value`, and it has "
+                                      "none", "add value (for a value that is not sensitive), or choose another source")
+                elif not static:
+                    yield Problem(f"{where}.value", "a secret value must not be written in plain text",
+                                  f"remove it, {provided} (only source: static, for values that are not sensitive "
+                                  "such as a user name, takes a value)")
+                elif CREDENTIAL.search(key_name) or (key.env and CREDENTIAL.search(key.env)):
+                    named = f"'{key_name}'" + (f" (env {key.env})" if key.env else "")
+                    yield Problem(f"{where}.value", f"{named} looks like a credential, and a static value is written "
+                                  "in plain text in the config, the rendered objects and the state",
+                                  f"remove the value, {provided} (static is for values that are not sensitive, such "
+                                  "as a user name)")
 
 
 def _endpoints(config: PlatformConfig) -> Iterator[Problem]:

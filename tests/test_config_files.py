@@ -132,6 +132,26 @@ def test_a_provided_secret_written_in_plain_text_is_refused_without_echoing_it(p
     assert "s3cr3t-in-the-open" not in str(caught.value)
 
 
+def test_a_numeric_secret_in_plain_text_is_a_secret_refused_without_echoing_it(project):
+    """The engine hands every scalar to the program as text: `password: 24680` is a secret written in plain
+    text for the renderer too, not a setting with a misleading 'unknown key'."""
+    planning = (ROOT / "Pulumi.planning-production.yaml").read_text()
+    lines = planning.splitlines()
+    start = next(index for index, line in enumerate(lines)
+                 if line.startswith("  micropay-platform:planning-database-password:"))
+    end = next(index for index in range(start + 1, len(lines)) if not lines[index].startswith("    "))
+    numeric = lines[:start] + ["  micropay-platform:planning-database-password: 24680"] + lines[end:]
+    (project / "Pulumi.planning-production.yaml").write_text("\n".join(numeric) + "\n")
+    settings, secrets, plain_keys = stack_file_config("planning-production", project)
+    assert secrets["planning-database-password"] == "24680" and "planning-database-password" in plain_keys
+    with pytest.raises(ConfigError) as caught:
+        load("planning-production", settings, secrets, frozenset(plain_keys), root=project)
+    [(key, message)] = caught.value.problems
+    assert key == "micropay-platform:planning-database-password"
+    assert "written in plain text" in message and "pulumi config set --secret planning-database-password" in message
+    assert "24680" not in str(caught.value)
+
+
 @pytest.mark.parametrize("catalog,words", [
     ("../catalogs/micropay.yaml", "is outside the project; keep the catalog in this repository"),
     ("catalogs", "is a directory; name the catalog file in it, e.g. catalogs/micropay.yaml"),

@@ -69,7 +69,7 @@ CASES = [
     ("probe-path-relative", with_service("user-service", probes={"readiness": {"path": "health"}}), {},
      "services.user-service.probes.readiness.path", "start it with '/'"),
     ("plain-secret-value", with_service("payment-service", secrets=[{"name": "s", "keys": {
-        "db-password": {"value": "hunter2"}}}]), {}, "services.payment-service.secrets.0.keys.db-password",
+        "db-password": {"value": "hunter2"}}}]), {}, "services.payment-service.secrets.0.keys.db-password.value",
      "must not be written in plain text"),
     ("missing-provided-secret", with_service("payment-service", secrets=[{"name": "s", "keys": {
         "db-password": {"source": "provided", "configKey": "payment-db-password"}}}]), {},

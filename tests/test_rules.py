@@ -145,6 +145,34 @@ CASES = [
      [{"name": "shared", "keys": {"a": {"env": "A"}}}, {"name": "shared", "keys": {"b": {"env": "B"}}}],
      "services.payment-service.secrets.1.name", "also written by services.payment-service.secrets.0.name",
      "its own name"),
+    ("static-password", DEV, "services.payment-service.secrets", [{"keys": {
+        "db-password": {"source": "static", "value": "in-the-open", "env": "DB_PASSWORD"}}}],
+     "services.payment-service.secrets.0.keys.db-password.value", "'db-password' (env DB_PASSWORD) looks like a "
+     "credential", "pulumi config set --secret payment-service-db-password <value>"),
+    ("static-credential-named-by-its-env", DEV, "services.payment-service.secrets", [{"keys": {
+        "db-auth": {"source": "static", "value": "in-the-open", "env": "DB_PASSWD"}}}],
+     "services.payment-service.secrets.0.keys.db-auth.value", "(env DB_PASSWD) looks like a credential",
+     "set source: provided"),
+    ("static-source-of-the-whole-secret", DEV, "services.payment-service.secrets", [{"source": "static", "keys": {
+        "API_KEY": {"value": "in-the-open", "configKey": "payment-api-key"}}}],
+     "services.payment-service.secrets.0.keys.API_KEY.value", "'API_KEY' looks like a credential",
+     "pulumi config set --secret payment-api-key <value>"),
+    ("static-tls-private-key", DEV, "services.payment-service.secrets", [{"keys": {
+        "tls.key": {"source": "static", "value": "-----BEGIN PRIVATE KEY-----"}}}],
+     "services.payment-service.secrets.0.keys.tls.key.value", "looks like a credential", "not sensitive"),
+    ("static-token-beside-external-keys", PROD, "services.payment-service.secrets", [{"keys": {
+        "db-password": {"remoteProperty": "password"}, "webhook-token": {"source": "static", "value": "t0k3n"}}}],
+     "services.payment-service.secrets.0.keys.webhook-token.value", "looks like a credential", "source: provided"),
+    ("static-key-without-a-value", DEV, "services.payment-service.secrets", [{"keys": {
+        "db-username": {"source": "static", "env": "DB_USER"}}}], "services.payment-service.secrets.0.keys.db-username",
+     "its source is static", "add value"),
+    ("static-secret-with-a-key-without-value", DEV, "services.payment-service.secrets", [{"source": "static", "keys": {
+        "db-username": {"value": "payments"}, "db-schema": {}}}], "services.payment-service.secrets.0.keys.db-schema",
+     "takes the value from `value`", "choose another source"),
+    ("plain-value-of-a-provided-key", DEV, "services.payment-service.secrets", [{"keys": {
+        "db-password": {"source": "provided", "value": "in-the-open"}}}],
+     "services.payment-service.secrets.0.keys.db-password.value", "must not be written in plain text",
+     "pulumi config set --secret payment-service-db-password <value>"),
     ("secret-name-invalid", DEV, "services.payment-service.secrets", [{"name": "Payment_Secrets",
                                                                        "keys": {"a": {"env": "A"}}}],
      "services.payment-service.secrets.0.name", "not a valid Secret name", "lower-case"),
@@ -239,6 +267,47 @@ def test_config_env_reading_a_key_and_a_plain_env_var_of_the_same_name_is_refuse
     assert caught.value.problems == [(f"{US}.configEnv.LOG_LEVEL", (
         f"LOG_LEVEL is also set by {US}.env.LOG_LEVEL, and only one value would reach the container; "
         "set it in one place"))]
+
+
+def test_two_services_writing_one_secret_in_one_namespace_are_refused():
+    settings, secrets = stack_input(DEV)
+    setting(settings, "services.api-gateway.secrets", [{"name": "core-credentials", "keys": {"a": {"env": "A"}}}])
+    setting(settings, "services.config-server.secrets", [{"name": "core-credentials", "keys": {"b": {"env": "B"}}}])
+    with pytest.raises(ConfigError) as caught:
+        load(DEV, settings, secrets)
+    assert caught.value.problems == [("services.config-server.secrets.0.name", (
+        "Secret 'core-credentials' in micropay-core is also written by services.api-gateway.secrets.0.name, and one "
+        "would overwrite the other; give each secret its own name"))]
+
+
+@pytest.mark.parametrize("secrets_setting", [
+    [{"keys": {"db-password": {"remoteProperty": "password"}, "db-username": {"source": "static", "value": "payments"}}}],
+    [{"source": "static", "keys": {"db-username": {"value": "payments"}, "db-schema": {"value": "ledger"}}}],
+], ids=["static-key-beside-external", "static-secret"])
+def test_a_static_user_name_stays_allowed(secrets_setting):
+    settings, secrets = stack_input(PROD)
+    setting(settings, "services.payment-service.secrets", secrets_setting)
+    assert config_problems(load(PROD, settings, secrets)) == []
+
+
+@pytest.mark.parametrize("key,value,words", [
+    ("db-password", {"source": "static", "value": 12345}, "write the value in quotes"),
+    ("db-password", {"source": "static", "value": 1234.5}, "write the value in quotes"),
+    ("db-password", {"source": "static", "value": [98765]}, "valid string"),
+    ("db-password", {"value": 55555}, "valid string"),
+    ("db-password", {"length": "s3cr3tpass"}, "valid integer"),
+    ("db-password", {"source": "statik", "value": "s3cr3tpass"}, "'generated', 'provided', 'external' or 'static'"),
+])
+def test_a_secret_value_of_the_wrong_type_is_refused_without_echoing_it(key, value, words):
+    settings, secrets = stack_input(DEV)
+    setting(settings, "services.payment-service.secrets", [{"keys": {key: value}}])
+    with pytest.raises(ConfigError) as caught:
+        load(DEV, settings, secrets)
+    [(problem_key, message)] = caught.value.problems
+    assert problem_key.startswith(f"services.payment-service.secrets.0.keys.{key}.")
+    assert words in message
+    for shown in ("12345", "1234.5", "98765", "55555", "s3cr3tpass"):
+        assert shown not in str(caught.value)
 
 
 def test_a_config_file_and_a_config_key_of_one_name_are_refused():
