@@ -9,11 +9,12 @@ clears an inherited value (e.g. ``ingress: null``).
 
 from __future__ import annotations
 
+import difflib
 import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
@@ -128,12 +129,23 @@ class ServiceLayers:
         return dotted
 
 
+def _check_render_directory(stack: str, cluster: Any, root: Path) -> None:
+    """The engine's render mode writes every object there (replacing what the directory held): only inside
+    the project, where `make render` and the tests look, never over another system's files."""
+    directory = cluster.get("renderDirectory") if isinstance(cluster, dict) else None
+    if isinstance(directory, str) and not (root / directory).resolve().is_relative_to(root.resolve()):
+        raise ConfigError(stack, [("cluster.renderDirectory", f"'{directory}' is outside the project, and the engine "
+                                   "writes every rendered object there; keep it under build/, e.g. "
+                                   f"build/pulumi-render/{stack}")])
+
+
 def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> tuple[dict, ServiceLayers]:
     """Merge the catalog and the stack overrides into one document for PlatformConfig."""
     _unknown_keys(stack, f"{PROJECT}:", raw, STACK_KEYS)
     if "catalog" not in raw:
         raise ConfigError(stack, [(f"{PROJECT}:catalog", "missing; set it with "
                                    "`pulumi config set catalog catalogs/micropay.yaml`")])
+    _check_render_directory(stack, raw.get("cluster"), root)
     catalog = _load_catalog(stack, raw["catalog"], root)
     catalog_services = _mapping(stack, "catalog.services", catalog.get("services"))
     stack_services = _mapping(stack, f"{PROJECT}:services", raw.get("services"))
@@ -162,6 +174,19 @@ def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> 
 
 
 PLACEHOLDER = re.compile(r"\$\{(?:(?P<kind>address|host):(?P<target>[a-z0-9-]+)|(?P<word>environment))\}")
+# What looks like one of ours but is not (`${adress:kafka}`, `${enviroment}`, `${host:kafka` unclosed): left as
+# written, it would reach the container. Upper-case `${DB_HOST}` belongs to the application (Spring, shells).
+NEAR_PLACEHOLDER = re.compile(r"\$\{(?P<word>[a-z]+)(?P<colon>:)?")
+
+
+def _near_placeholders(text: str) -> Iterator[str]:
+    """The text of each almost-placeholder in `text` (up to its '}' or the end of the word after it)."""
+    for found in NEAR_PLACEHOLDER.finditer(text):
+        if PLACEHOLDER.match(text, found.start()):
+            continue
+        kinds = ("address", "host") if found.group("colon") else ("environment",)
+        if found.group("word") in kinds or difflib.get_close_matches(found.group("word"), kinds, n=1):
+            yield re.match(r"\$\{[^}\s]*\}?", text[found.start():]).group(0)
 
 
 def _substitute_placeholders(stack: str, document: dict) -> None:
@@ -202,6 +227,9 @@ def _substitute_placeholders(stack: str, document: dict) -> None:
             for key, text in values.items():
                 if not isinstance(text, str):
                     continue
+                problems += [(f"{path}.{key}", f"{written} is not a placeholder this program fills, so it would reach "
+                              "the container as written; write ${environment}, ${address:NAME} or ${host:NAME} (NAME: "
+                              "a service or endpoint, lower-case)") for written in _near_placeholders(text)]
 
                 def fill(match: re.Match, where=f"{path}.{key}") -> str:
                     if match.group("word"):

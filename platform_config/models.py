@@ -19,8 +19,8 @@ from .quantities import QuantityError, canonical_quantity, quantity_value
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 HTTP_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
-IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+# The OCI distribution spec's tag grammar; \w in ASCII only, as there.
+IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
 PROBE_PATH = re.compile(r"^/[^\s]*$")
 
 
@@ -49,7 +49,7 @@ class Model(BaseModel):
 
 
 def _dns_label(value: str) -> str:
-    if len(value) > 63 or not DNS1123_LABEL.match(value):
+    if len(value) > 63 or not DNS1123_LABEL.fullmatch(value):
         raise ValueError(
             f"'{value}' is not a valid DNS-1123 label: use at most 63 lower-case letters, digits "
             "and '-', starting and ending with a letter or digit"
@@ -58,7 +58,7 @@ def _dns_label(value: str) -> str:
 
 
 def _pinned(value: str) -> str:
-    if value == "latest" or not IMAGE_TAG.match(value):
+    if value == "latest" or not IMAGE_TAG.fullmatch(value):
         raise ValueError(f"'{value}' is not a pinned image tag: use a release tag such as 1.0.0 "
                          "('latest' is never allowed)")
     return value
@@ -121,7 +121,7 @@ class Probe(Model):
     @field_validator("path")
     @classmethod
     def _absolute_path(cls, value: str) -> str:
-        if not PROBE_PATH.match(value):
+        if not PROBE_PATH.fullmatch(value):
             raise ValueError(f"'{value}' is not an absolute HTTP path: start it with '/'")
         return value
 
@@ -495,7 +495,7 @@ class Canary(Model):
     @field_validator("header")
     @classmethod
     def _header_name(cls, value: str) -> str:
-        if not HTTP_HEADER_NAME.match(value):
+        if not HTTP_HEADER_NAME.fullmatch(value):
             raise ValueError(f"'{value}' is not a valid HTTP header name: use letters, digits and '-'")
         return value.lower()
 
@@ -556,14 +556,6 @@ class ServiceSpec(Model):
     _tag = field_validator("tag")(lambda value: _pinned(value))
     _owned = field_validator("annotations")(lambda value: _annotations(value))
 
-    @field_validator("env", "config_env")
-    @classmethod
-    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value:
-            if not ENV_VAR_NAME.match(name):
-                raise ValueError(f"'{name}' is not a valid environment variable name")
-        return value
-
     @model_validator(mode="after")
     def _coherent(self) -> "ServiceSpec":
         if self.vertical_autoscaling.enabled and self.vertical_autoscaling.min_allowed and \
@@ -591,7 +583,7 @@ class ServiceSpec(Model):
     @classmethod
     def _reasoned(cls, value: dict[str, str]) -> dict[str, str]:
         for check, reason in value.items():
-            if not re.match(r"^CKV2?_K8S_\d+$", check):
+            if not re.fullmatch(r"CKV2?_K8S_\d+", check):
                 raise ValueError(f"'{check}' is not a checkov Kubernetes check ID (CKV_K8S_<n>)")
             if len(reason.strip()) < 20:
                 raise ValueError(f"scannerExceptions.{check}: give the reason for the exception in a sentence")

@@ -28,9 +28,11 @@ LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?=[a-z0-9]))*$")
-GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
-PROMETHEUS_DURATION = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
-CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$", re.ASCII)
+PROMETHEUS_DURATION = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$", re.ASCII)
+CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$", re.ASCII)
+# apimachinery's IsEnvVarName.
+ENV_VAR_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 # Words of a secret key's name or env variable that say it holds a credential.
 CREDENTIAL = re.compile(r"pass(word|wd|phrase)|pwd|secret|token|credential|(api|access|private|signing|encryption)"
                         r"[-_.]?key|(^|[-_.])key$", re.IGNORECASE)
@@ -138,7 +140,7 @@ def _service_names(config: PlatformConfig) -> Iterator[Problem]:
                     yield Problem(f"services.{name}.{group}.{index}.name", f"the ConfigMap of its configFiles "
                                   f"would be named '{config_map}', longer than {MAX_NAME} characters",
                                   "give the container a shorter name")
-        if not DNS1035_LABEL.match(name):
+        if not DNS1035_LABEL.fullmatch(name):
             yield Problem(f"services.{name}", f"'{name}' cannot name a Kubernetes Service (DNS-1035: lower-case "
                           "letters, digits and '-', starting with a letter)", "rename the service in the catalog")
         elif len(name) > longest:
@@ -153,12 +155,12 @@ def _label_problems(key: str, labels: dict[str, str]) -> Iterator[Problem]:
         if label in OWNED_LABELS:
             yield Problem(f"{key}.{label}", f"the program sets '{label}' itself and selects pods by it",
                           "remove it, or choose another label name")
-        elif (prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix))) or \
-                len(label_name) > MAX_NAME or not LABEL_NAME.match(label_name):
+        elif (prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.fullmatch(prefix))) or \
+                len(label_name) > MAX_NAME or not LABEL_NAME.fullmatch(label_name):
             yield Problem(f"{key}.{label}", f"'{label}' is not a valid label name", "use an optional DNS "
                           "prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending "
                           "with a letter or digit")
-        if len(value) > MAX_NAME or not LABEL_VALUE.match(value):
+        if len(value) > MAX_NAME or not LABEL_VALUE.fullmatch(value):
             yield Problem(f"{key}.{label}", "the value is not a valid label value",
                           "use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
                           "or digit (or put free text in annotations)")
@@ -169,7 +171,7 @@ def _labels(config: PlatformConfig) -> Iterator[Problem]:
         yield from _label_problems(f"services.{name}.labels", service.labels)
         for where, tag in _tags(name, service):
             # The tag is also the pods' app.kubernetes.io/version label.
-            if len(tag) > MAX_NAME or not LABEL_VALUE.match(tag):
+            if len(tag) > MAX_NAME or not LABEL_VALUE.fullmatch(tag):
                 yield Problem(where, f"tag '{tag}' is also the pods' app.kubernetes.io/version label, which "
                               "allows at most 63 letters, digits, '-', '_' or '.'", "use a shorter tag")
 
@@ -269,7 +271,7 @@ def _ports(config: PlatformConfig) -> Iterator[Problem]:
             if sidecar.probes:
                 yield from _probe_problems(f"{key}.probes", sidecar.probes, sidecar.ports)
             for port_name, port in sidecar.ports.items():
-                if len(port_name) > 15 or not PORT_NAME.match(port_name):
+                if len(port_name) > 15 or not PORT_NAME.fullmatch(port_name):
                     yield Problem(f"{key}.ports.{port_name}", "not a valid port name", "use at most 15 lower-case "
                                   "letters, digits and '-', with at least one letter")
                 if port_name in declared:
@@ -290,12 +292,19 @@ def _ports(config: PlatformConfig) -> Iterator[Problem]:
 
 # --- environment and config keys ------------------------------------------------------------------
 
+def _env_name_problem(variable: str, where: str) -> Iterator[Problem]:
+    if not ENV_VAR_NAME.fullmatch(variable):
+        yield Problem(where, f"{variable!r} is not a valid environment variable name", "use letters, digits, '_', "
+                      "'-' and '.', not starting with a digit, e.g. LOG_LEVEL")
+
+
 def _environment(config: PlatformConfig) -> Iterator[Problem]:
     # The platform's OTEL_* variables are defaults a service may override on purpose, so not counted here.
     for name, service in config.services.items():
         sources: dict[str, str] = {}
 
         def define(variable: str, where: str) -> Iterator[Problem]:
+            yield from _env_name_problem(variable, where)
             if variable in sources:
                 yield Problem(where, f"{variable} is also set by {sources[variable]}, and only one value would reach "
                               "the container", "set it in one place")
@@ -309,6 +318,11 @@ def _environment(config: PlatformConfig) -> Iterator[Problem]:
             for key_name, key in secret.keys.items():
                 if key.env:
                     yield from define(key.env, f"services.{name}.secrets.{index}.keys.{key_name}.env")
+        for group in ("sidecars", "initContainers"):
+            helpers: list[Container] = service.sidecars if group == "sidecars" else service.init_containers
+            for index, helper in enumerate(helpers):
+                for variable in helper.env:
+                    yield from _env_name_problem(variable, f"services.{name}.{group}.{index}.env.{variable}")
 
 
 def _config_keys(config: PlatformConfig) -> Iterator[Problem]:
@@ -318,7 +332,7 @@ def _config_keys(config: PlatformConfig) -> Iterator[Problem]:
             sections[f"secrets.{index}.keys"] = secret.keys
         for section, keys in sections.items():
             for key in keys:
-                if len(key) > 253 or not CONFIG_KEY.match(key):
+                if len(key) > 253 or not CONFIG_KEY.fullmatch(key):
                     yield Problem(f"services.{name}.{section}.{key}", f"'{key}' is not a valid ConfigMap/Secret key",
                                   "use letters, digits, '-', '_' and '.' only")
         for key in sorted(set(service.config_files) & set(service.config_data)):
@@ -367,14 +381,14 @@ def _ingress(config: PlatformConfig) -> Iterator[Problem]:
             continue
         key = f"services.{name}.ingress"
         host = route.host.removeprefix("*.")
-        if "://" in route.host or ":" in host or len(host) > 253 or not DNS1123_SUBDOMAIN.match(host):
+        if "://" in route.host or ":" in host or len(host) > 253 or not DNS1123_SUBDOMAIN.fullmatch(host):
             yield Problem(f"{key}.host", f"'{route.host}' is not a host name as an Ingress takes it",
                           "write the lower-case host alone (no scheme, port or path), e.g. api.example.com")
         if not route.path.startswith("/"):
             yield Problem(f"{key}.path", f"'{route.path}' is relative, and an Ingress path must be absolute",
                           f"write '/{route.path}'")
         if route.tls_secret is not None and (len(route.tls_secret) > 253
-                                             or not DNS1123_SUBDOMAIN.match(route.tls_secret)):
+                                             or not DNS1123_SUBDOMAIN.fullmatch(route.tls_secret)):
             yield Problem(f"{key}.tlsSecret", f"'{route.tls_secret}' is not a valid Secret name",
                           "use lower-case letters, digits, '-' and '.'")
         if config.platform.ingress_from is None:
@@ -393,7 +407,7 @@ def _secret_names(config: PlatformConfig) -> Iterator[Problem]:
         for index, secret in enumerate(service.secrets):
             secret_name = secret.secret_name(name)
             key = f"services.{name}.secrets.{index}.name"
-            if len(secret_name) > 253 or not DNS1123_SUBDOMAIN.match(secret_name):
+            if len(secret_name) > 253 or not DNS1123_SUBDOMAIN.fullmatch(secret_name):
                 yield Problem(key, f"'{secret_name}' is not a valid Secret name",
                               "use lower-case letters, digits, '-' and '.'")
             first = owners.setdefault((service.namespace, secret_name), key)
@@ -468,11 +482,11 @@ def _backups(config: PlatformConfig) -> Iterator[Problem]:
     backups = config.platform.backups
     if not backups.enabled:
         return
-    if not GO_DURATION.match(backups.ttl):
+    if not GO_DURATION.fullmatch(backups.ttl):
         yield Problem("platform.backups.ttl", f"'{backups.ttl}' is not a Go duration, which Velero requires",
                       "write hours, e.g. 720h0m0s for 30 days")
     fields = backups.schedule.split()
-    if not backups.schedule.startswith("@") and (len(fields) != 5 or not all(CRON_FIELD.match(f) for f in fields)):
+    if not backups.schedule.startswith("@") and (len(fields) != 5 or not all(CRON_FIELD.fullmatch(f) for f in fields)):
         yield Problem("platform.backups.schedule", f"'{backups.schedule}' is not a five-field cron expression",
                       "write minute hour day-of-month month day-of-week, e.g. '0 2 * * *'")
 
@@ -485,7 +499,7 @@ def _prometheus_durations(config: PlatformConfig) -> Iterator[Problem]:
         durations.update({f"observability.alerts.extra.{index}.for": alert.for_
                           for index, alert in enumerate(observability.alerts.extra)})
         for key, value in durations.items():
-            if value is not None and (not value or not PROMETHEUS_DURATION.match(value)):
+            if value is not None and (not value or not PROMETHEUS_DURATION.fullmatch(value)):
                 yield Problem(f"services.{name}.{key}", f"'{value}' is not a Prometheus duration",
                               "write a number with a unit: ms, s, m, h, d, w or y (e.g. 30s, 5m)")
 

@@ -234,6 +234,42 @@ CASES = [
         "tag": "1.1.0", "weight": 10, "autoscaling": {"minReplicas": 2, "maxReplicas": 3},
         "disruptionBudget": {"minAvailable": 3}}, "services.api-gateway.canary.disruptionBudget.minAvailable",
      "runs as few as 2", "at most 1, raise services.api-gateway.canary.autoscaling.minReplicas"),
+    ("label-value-with-a-trailing-newline", DEV, f"{US}.labels", {"team": "payments\n"}, f"{US}.labels.team",
+     "not a valid label value", "at most 63"),
+    ("label-key-with-a-trailing-newline", DEV, f"{US}.labels", {"team\n": "payments"}, f"{US}.labels.team\n",
+     "not a valid label name", "DNS prefix"),
+    ("ingress-host-with-a-trailing-newline", DEV, "services.api-gateway.ingress.host", "api.micropay.localhost\n",
+     "services.api-gateway.ingress.host", "not a host name", "lower-case host alone"),
+    ("velero-ttl-with-a-trailing-newline", PROD, "platform.backups.ttl", "720h0m0s\n", "platform.backups.ttl",
+     "not a Go duration", "720h0m0s"),
+    ("velero-ttl-in-other-digits", PROD, "platform.backups.ttl", "\u0667\u0662\u0660h", "platform.backups.ttl",
+     "not a Go duration", "write hours"),
+    ("scrape-interval-with-a-trailing-newline", DEV, f"{US}.observability", {"serviceMonitor": {"interval": "30s\n"}},
+     f"{US}.observability.serviceMonitor.interval", "not a Prometheus duration", "30s"),
+    ("configmap-key-with-a-trailing-newline", DEV, f"{US}.configData", {"level\n": "INFO"},
+     f"{US}.configData.level\n", "not a valid ConfigMap/Secret key", "letters, digits"),
+    ("env-name-starting-with-a-digit", DEV, f"{US}.env", {"2FA_ENABLED": "true"}, f"{US}.env.2FA_ENABLED",
+     "not a valid environment variable name", "not starting with a digit"),
+    ("env-name-with-a-trailing-newline", DEV, f"{US}.env", {"LOG_LEVEL\n": "INFO"}, f"{US}.env.LOG_LEVEL\n",
+     "not a valid environment variable name", "LOG_LEVEL"),
+    ("sidecar-env-name-with-a-space", PLAN, f"{FP}.sidecars", planning_helper("sidecars", env={"LOG LEVEL": "info"}),
+     f"{FP}.sidecars.0.env.LOG LEVEL", "not a valid environment variable name", "letters, digits"),
+    ("secret-env-name-invalid", DEV, "services.payment-service.secrets", [{"keys": {"db-password": {
+        "env": "DB=PASSWORD"}}}], "services.payment-service.secrets.0.keys.db-password.env",
+     "'DB=PASSWORD' is not a valid environment variable name", "e.g. LOG_LEVEL"),
+    ("placeholder-with-a-misspelt-kind", DEV, f"{US}.env", {"KAFKA": "${adress:kafka}"}, f"{US}.env.KAFKA",
+     "${adress:kafka} is not a placeholder this program fills", "${address:NAME}"),
+    ("placeholder-with-a-misspelt-word", DEV, f"{US}.configData", {"profile": "spring-${enviroment}"},
+     f"{US}.configData.profile", "${enviroment} is not a placeholder", "${environment}"),
+    ("placeholder-left-open", PLAN, f"{FP}.sidecars", planning_helper("sidecars", env={
+        "TARGET": "${host:log-collector"}), f"{FP}.sidecars.0.env.TARGET", "${host:log-collector is not a placeholder",
+     "${host:NAME}"),
+    ("placeholder-with-an-upper-case-target", DEV, f"{US}.env", {"KAFKA": "${address:Kafka}"}, f"{US}.env.KAFKA",
+     "${address:Kafka} is not a placeholder", "lower-case"),
+    ("render-directory-outside-the-project", DEV, "cluster.renderDirectory", "/var/tmp/render",
+     "cluster.renderDirectory", "'/var/tmp/render' is outside the project", "build/pulumi-render/development"),
+    ("render-directory-climbing-out", DEV, "cluster.renderDirectory", "build/../../render", "cluster.renderDirectory",
+     "outside the project", "keep it under build/"),
     ("caller-that-is-nothing", DEV, f"{US}.callers", ["payment-servic"], f"{US}.callers",
      "neither a service nor a peer", "did you mean 'payment-service'"),
     ("dependency-that-is-nothing", DEV, f"{US}.dependencies", ["postgres"], f"{US}.dependencies",
@@ -255,6 +291,14 @@ def test_each_mistake_is_one_problem_with_its_exact_key_and_fix(stack, path, val
     assert problem_key == key
     text, _, advice = message.partition("; ")
     assert words in text and fix in advice, message
+
+
+def test_application_placeholders_are_left_to_the_application():
+    """Spring's and shells' ${NAME} syntax is not ours: only what looks like ours is refused."""
+    settings, secrets = stack_input(DEV)
+    setting(settings, f"{US}.env", {"DB_URL": "${DB_HOST:localhost}:${DB_PORT}", "PORT": "${server.port}"})
+    env = load(DEV, settings, secrets).services["user-service"].env
+    assert env["DB_URL"] == "${DB_HOST:localhost}:${DB_PORT}" and env["PORT"] == "${server.port}"
 
 
 def test_config_env_reading_a_key_and_a_plain_env_var_of_the_same_name_is_refused():
