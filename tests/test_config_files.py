@@ -103,6 +103,33 @@ def test_an_unquoted_version_is_refused_with_the_advice_to_quote_it(project):
     assert "got the number 1.1" in message and "write the value in quotes" in message
 
 
+LAUGHS = "".join(f"  l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 10)}]\n" for level in range(1, 8))
+
+
+@pytest.mark.parametrize("extra,line,words", [
+    # l5 is the first level past a million values (1,111,111).
+    ("  l0: &l0 [ha, ha, ha, ha, ha, ha, ha, ha, ha, ha]\n" + LAUGHS, 6,
+     "aliases expand this value to more than 1,000,000 values; write the values out, or nest fewer aliases"),
+    ("  micropay-platform:peers: &loop {again: *loop}\n", 1,
+     "an alias names the value that contains it, so the value never ends; write the value out without the alias"),
+    ("  micropay-platform:peers: " + "[" * 100 + "]" * 100 + "\n", 1,
+     "values nest more than 64 levels deep; flatten the structure"),
+], ids=["billion-laughs", "alias-inside-itself", "nested-100-deep"])
+def test_documents_the_program_could_not_hold_are_refused_at_their_line(project, extra, line, words):
+    """Parsed cheaply, they would exhaust memory or end in a RecursionError when merged or validated."""
+    text = DEVELOPMENT.replace("config:\n", "config:\n" + extra, 1)
+    [(where, message)] = problems(project, text)
+    first = text.splitlines().index("config:") + 1
+    assert (where, message) == (f"Pulumi.development.yaml:{first + line}", words)
+
+
+def test_the_same_shapes_in_a_catalog_name_the_catalog_line(project):
+    catalog = project / "catalogs" / "micropay.yaml"
+    catalog.write_text(catalog.read_text().replace("\nservices:\n", "\nservices:\n  loop: &loop {again: *loop}\n", 1))
+    [(where, message)] = problems(project, DEVELOPMENT)
+    assert where.startswith("catalogs/micropay.yaml:") and "the value never ends" in message
+
+
 def test_yes_no_on_off_stay_strings_as_the_cli_reads_them():
     assert load_yaml("a: no\nb: yes\nc: on\nd: off\ne: true\nf: False\n") == {
         "a": "no", "b": "yes", "c": "on", "d": "off", "e": True, "f": False}
