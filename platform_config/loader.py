@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from .merge import deep_merge
 from .models import PlatformConfig, ServiceSpec
-from .rules import reference_problems, suggest
+from .rules import Problem, config_problems, reference_problems, suggest
 from .yaml_source import YamlProblem, load_yaml
 
 PROJECT = "micropay-platform"
@@ -93,6 +93,19 @@ def _mapping(stack: str, key: str, value: Any) -> dict:
     return value
 
 
+def _has_dotted(document: Any, dotted: str) -> bool:
+    """Whether `document` holds a dotted key path, whose keys may hold dots themselves (label and file names)."""
+    if not dotted:
+        return True
+    if isinstance(document, dict):
+        return any(_has_dotted(value, dotted[len(str(key)) + 1:]) for key, value in document.items()
+                   if dotted == str(key) or dotted.startswith(f"{key}."))
+    if isinstance(document, list):
+        index, _, rest = dotted.partition(".")
+        return index.isdigit() and int(index) < len(document) and _has_dotted(document[int(index)], rest)
+    return False
+
+
 def _has_path(document: Any, path: tuple) -> bool:
     for part in path:
         if isinstance(document, dict) and part in document:
@@ -114,19 +127,29 @@ class ServiceLayers:
     catalog_services: dict
     catalog_defaults: dict
 
+    def _layers(self, name: str) -> tuple[tuple[str, Any], ...]:
+        """Where a service's settings may be written, highest layer first."""
+        return ((f"services.{name}", self.stack_services.get(name)), ("defaults", self.stack_defaults),
+                (f"{self.catalog}: services.{name}", self.catalog_services.get(name)),
+                (f"{self.catalog}: defaults", self.catalog_defaults))
+
     def written_key(self, location: tuple) -> str:
         """`services.X.k` (stack), `defaults.k` (stack), or the catalog file and its key path: the
         highest layer that sets the key, so a mistake in `defaults` is one problem, not one per service."""
         dotted = ".".join(str(part) for part in location)
         if len(location) < 3 or location[0] != "services":
             return dotted
-        name, rest = location[1], location[2:]
-        for where, layer in ((f"services.{name}", self.stack_services.get(name)), ("defaults", self.stack_defaults),
-                             (f"{self.catalog}: services.{name}", self.catalog_services.get(name)),
-                             (f"{self.catalog}: defaults", self.catalog_defaults)):
-            if _has_path(layer, rest):
-                return ".".join([where, *(str(part) for part in rest)])
+        for where, layer in self._layers(location[1]):
+            if _has_path(layer, location[2:]):
+                return ".".join([where, *(str(part) for part in location[2:])])
         return dotted
+
+    def written_problem_key(self, key: str) -> str:
+        """written_key for a rule's dotted key path (`services.<name>.labels.app.kubernetes.io/name`)."""
+        name, _, rest = key.removeprefix("services.").partition(".")
+        if not key.startswith("services.") or not rest:
+            return key
+        return next((f"{where}.{rest}" for where, layer in self._layers(name) if _has_dotted(layer, rest)), key)
 
 
 def _check_render_directory(stack: str, cluster: Any, root: Path) -> None:
@@ -303,16 +326,32 @@ def _describe(error: dict, layers: ServiceLayers) -> tuple[str, str]:
     return key, message
 
 
-def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> PlatformConfig:
+def _refuse(stack: str, problems: list[Problem], layers: ServiceLayers) -> None:
+    if problems:
+        # dict.fromkeys: one problem once, however many services inherit it.
+        raise ConfigError(stack, list(dict.fromkeys((layers.written_problem_key(problem.key),
+                                                      f"{problem.message}; {problem.fix}") for problem in problems)))
+
+
+def _parsed(stack: str, raw: dict[str, Any], root: Path) -> tuple[PlatformConfig, ServiceLayers]:
     document, layers = merge_layers(stack, raw, root)
     try:
         config = PlatformConfig.model_validate(document)
     except ValidationError as error:
-        # dict.fromkeys: one problem once, however many services inherit it.
         raise ConfigError(stack, list(dict.fromkeys(_describe(item, layers) for item in error.errors()))) from None
-    problems = reference_problems(config)
-    if problems:
-        raise ConfigError(stack, [problem.as_pair() for problem in problems])
+    _refuse(stack, reference_problems(config), layers)
+    return config, layers
+
+
+def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> PlatformConfig:
+    """The validated config, its references checked; checked_config also applies the rules."""
+    return _parsed(stack, raw, root)[0]
+
+
+def checked_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> PlatformConfig:
+    """The validated config with every rule of rules.py applied, each problem named where it was written."""
+    config, layers = _parsed(stack, raw, root)
+    _refuse(stack, config_problems(config), layers)
     return config
 
 
@@ -350,5 +389,5 @@ def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None]
         raise ConfigError(config.stack, problems)
 
 
-__all__ = ["ConfigError", "ServiceSpec", "load_platform_config", "merge_layers", "deep_merge",
+__all__ = ["ConfigError", "ServiceSpec", "load_platform_config", "checked_config", "merge_layers", "deep_merge",
            "check_provided_secrets", "provided_secret_keys"]

@@ -53,9 +53,6 @@ class Problem:
     message: str
     fix: str
 
-    def as_pair(self) -> tuple[str, str]:
-        return self.key, f"{self.message}; {self.fix}"
-
 
 def config_problems(config: PlatformConfig) -> list[Problem]:
     """Every problem of the whole config, in key order within each rule."""

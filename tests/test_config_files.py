@@ -6,6 +6,7 @@ both the offline renderer and the engine's program do (``stack_file_config`` the
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -225,6 +226,53 @@ def test_a_refusal_prints_the_message_alone():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.stderr == ""
     assert result.stdout.startswith("stack 'development': invalid configuration (1 problem)\n")
+
+
+@pytest.fixture(scope="module")
+def project_copy(tmp_path_factory) -> Path:
+    from tools.engine_project import copy_project
+
+    return copy_project(tmp_path_factory.mktemp("cli") / "project")
+
+
+def replace(old: str, new: str):
+    return lambda text: text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("stack,edit,problems_line,lines", [
+    ("development", replace("    replicas: 1\n", "    replcas: 1\n"), "(1 problem)",
+     ["  - defaults.replcas: unknown key; did you mean 'replicas'?"]),
+    ("development", replace("    environment: development", "\tenvironment: development"), "(1 problem)",
+     ["  - Pulumi.development.yaml:6: not valid YAML (while scanning for the next token found character that "
+      "cannot start any token); indent with spaces: YAML does not allow tabs for indentation"]),
+    ("development", replace("    antiAffinity: none\n", "    antiAffinity: none\n    labels: {app: x, team name: y}\n"),
+     "(2 problems)", ["  - defaults.labels.app: the program sets 'app' itself and selects pods by it; remove it, or "
+                      "choose another label name", "  - defaults.labels.team name: 'team name' is not a valid label "
+                      "name; use an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.', "
+                      "starting and ending with a letter or digit"]),
+    ("planning-production", lambda text: re.sub(r"(planning-database-password:)\n    secure: \S+\n", r"\1 24680\n", text),
+     "(1 problem)",
+     ["  - micropay-platform:planning-database-password: secret for services.financial-planning-api.secrets"
+      "[financial-planning-secrets].DATABASE_PASSWORD is written in plain text in Pulumi.planning-production.yaml; store "
+      "it encrypted with `pulumi config set --secret planning-database-password <value>`"]),
+], ids=["unknown-key", "yaml-syntax", "two-rule-problems", "plain-numeric-secret"])
+def test_make_render_refuses_with_the_message_alone_and_writes_nothing(project_copy, stack, edit, problems_line, lines):
+    """The command a user runs: exit status 2, one line per problem on stderr, no traceback, no asyncio noise,
+    no secret value, nothing on stdout and no render file."""
+    import subprocess
+
+    original = (project_copy / f"Pulumi.{stack}.yaml").read_text()
+    assert edit(original) != original
+    (project_copy / f"Pulumi.{stack}.yaml").write_text(edit(original))
+    out = project_copy / "build" / "refused.yaml"
+    try:
+        result = subprocess.run([str(project_copy / ".venv" / "bin" / "python"), "-m", "tools.render", stack, "--out",
+                                 str(out)], cwd=project_copy, capture_output=True, text=True, timeout=300)
+    finally:
+        (project_copy / f"Pulumi.{stack}.yaml").write_text(original)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [f"error: stack '{stack}': invalid configuration {problems_line}", *lines]
+    assert not out.exists()
 
 
 def test_a_mistake_in_stack_defaults_is_one_problem_named_where_it_was_written(project):

@@ -108,7 +108,7 @@ CASES = [
     ("helper-config-map-name-too-long", PLAN, f"{FP}.sidecars", planning_helper("sidecars", name="l" * 40),
      f"{FP}.sidecars.0.name", "would be named 'financial-planning-api-" + "l" * 40 + "-config'", "shorter name"),
     ("env-and-secret-define-one-var", DEV, "services.payment-service.env", {"DB_PASSWORD": "x"},
-     "services.payment-service.secrets.0.keys.db-password.env", "DB_PASSWORD is also set by "
+     "catalogs/micropay.yaml: services.payment-service.secrets.0.keys.db-password.env", "DB_PASSWORD is also set by "
      "services.payment-service.env.DB_PASSWORD", "one place"),
     ("configmap-key-with-space", DEV, f"{US}.configData", {"log level": "INFO"}, f"{US}.configData.log level",
      "not a valid ConfigMap/Secret key", "letters, digits"),
@@ -116,7 +116,8 @@ CASES = [
      [{"keys": {"db password": {"env": "DB_PASSWORD"}}}], "services.payment-service.secrets.0.keys.db password",
      "not a valid ConfigMap/Secret key", "letters, digits"),
     ("two-containers-one-name", PLAN, f"{FP}.sidecars", planning_helper("sidecars", name="migrate"),
-     f"{FP}.initContainers.0.name", f"{FP}.sidecars.0.name already names a container of the pod 'migrate'",
+     f"catalogs/planning.yaml: {FP}.initContainers.0.name",
+     f"{FP}.sidecars.0.name already names a container of the pod 'migrate'",
      "its own name"),
     ("sidecar-mounts-undeclared-path", PLAN, f"{FP}.sidecars", planning_helper("sidecars", mounts={"/var/log": "/logs"}),
      f"{FP}.sidecars.0.mounts./var/log", "not one of the service's writablePaths", "writablePaths"),
@@ -299,6 +300,15 @@ def test_application_placeholders_are_left_to_the_application():
     setting(settings, f"{US}.env", {"DB_URL": "${DB_HOST:localhost}:${DB_PORT}", "PORT": "${server.port}"})
     env = load(DEV, settings, secrets).services["user-service"].env
     assert env["DB_URL"] == "${DB_HOST:localhost}:${DB_PORT}" and env["PORT"] == "${server.port}"
+
+
+def test_a_mistake_in_stack_defaults_is_one_problem_named_where_it_was_written():
+    """Rules name the key as written too: one problem in `defaults`, not one per service that inherits it."""
+    settings, secrets = stack_input(DEV)
+    setting(settings, "defaults.labels", {"app.kubernetes.io/name": "x", "team": "a" * 64})
+    with pytest.raises(ConfigError) as caught:
+        load(DEV, settings, secrets)
+    assert [key for key, _ in caught.value.problems] == ["defaults.labels.app.kubernetes.io/name", "defaults.labels.team"]
 
 
 def test_config_env_reading_a_key_and_a_plain_env_var_of_the_same_name_is_refused():
