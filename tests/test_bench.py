@@ -15,7 +15,7 @@ def test_small_benchmark_run_produces_every_section():
     assert "| example-service |" in text
     assert "| 3 |" in text and "| 6 |" in text
     assert "components ÷ bare" in text
-    assert "names `services.svc-0007.probes.readiness.port`" in text
+    assert "names the catalog and `services.svc-0007.probes.readiness.port`" in text
     assert "| refusal of 8 services with one mistake | ≤ 10 s |" in text
     assert "| full evaluation 8 / 4 services | ≤ 2.2× |" in text
     assert "production evaluation" not in text  # only measured when the production stack is in the run
@@ -65,9 +65,10 @@ def test_rendering_pauses_the_garbage_collector_only_while_registering(monkeypat
 def test_a_mistake_in_the_last_of_5000_services_is_refused_with_its_exact_key():
     (ROOT / "build").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=ROOT / "build") as scratch:
-        error = refusal(synthetic_settings(write_catalog(Path(scratch), 5000, mistake=True)))
-    assert error.problems == [("services.svc-4999.probes.readiness.port", "the container declares no port named "
-                               "'admin'; use one of: http, or a port number")]
+        settings = synthetic_settings(write_catalog(Path(scratch), 5000, mistake=True))
+        error = refusal(settings)
+    assert error.problems == [(f"{settings['catalog']}: services.svc-4999.probes.readiness.port", "the container "
+                               "declares no port named 'admin'; use one of: http, or a port number")]
     assert str(error).startswith("stack 'synthetic': invalid configuration (1 problem)")
 
 
@@ -96,3 +97,12 @@ def test_validation_grows_linearly_with_the_catalog():
                 runs.append(time.perf_counter() - start)
             seconds[services] = min(runs)
     assert seconds[2500] / seconds[500] < 8, seconds
+
+
+def test_a_mistake_in_defaults_inherited_by_5000_services_is_one_problem():
+    (ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ROOT / "build") as scratch:
+        settings = synthetic_settings(write_catalog(Path(scratch), 5000))
+        error = refusal({**settings, "defaults": {"labels": {"app": "svc"}}})
+    assert error.problems == [("defaults.labels.app", "the program sets 'app' itself and selects pods by it; remove it, "
+                                                      "or choose another label name")]
