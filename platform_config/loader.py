@@ -76,10 +76,11 @@ def _load_catalog(stack: str, reference: Any, root: Path) -> dict:
         raise ConfigError(stack, [(where, f"{problem.message}; {problem.fix}")]) from None
     if not isinstance(catalog, dict):
         raise ConfigError(stack, [(key, f"{reference} must hold a mapping with services, namespaces, ...")])
-    _unknown_keys(stack, f"catalog({reference}).", catalog, CATALOG_KEYS)
+    # Named as the layers name a catalog's keys: the file, then the key path in it.
+    _unknown_keys(stack, f"{reference}: ", catalog, CATALOG_KEYS)
     if not catalog.get("services"):
         # An empty catalog would make `pulumi up` delete every workload the stack has.
-        raise ConfigError(stack, [(f"catalog({reference}).services", "the catalog declares no services, so the "
+        raise ConfigError(stack, [(f"{reference}: services", "the catalog declares no services, so the "
                                    "stack would delete every workload it deployed; add services, or run "
                                    "`pulumi destroy` if removing everything is what you want")])
     return catalog

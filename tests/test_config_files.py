@@ -180,18 +180,26 @@ def test_a_numeric_secret_in_plain_text_is_a_secret_refused_without_echoing_it(p
     assert "24680" not in str(caught.value)
 
 
-@pytest.mark.parametrize("catalog,words", [
-    ("../catalogs/micropay.yaml", "is outside the project; keep the catalog in this repository"),
-    ("catalogs", "is a directory; name the catalog file in it, e.g. catalogs/micropay.yaml"),
-    ("catalogs/empty.yaml", "the catalog declares no services, so the stack would delete every workload"),
-    ("catalogs/broken.yaml", "not valid YAML"),
+@pytest.mark.parametrize("catalog,key,words,fix", [
+    ("../catalogs/micropay.yaml", "micropay-platform:catalog", "is outside the project",
+     "keep the catalog in this repository"),
+    ("catalogs", "micropay-platform:catalog", "is a directory", "name the catalog file in it, e.g. catalogs/micropay.yaml"),
+    ("catalogs/missing.yaml", "micropay-platform:catalog", "catalog file 'catalogs/missing.yaml' not found",
+     "name a file under catalogs/"),
+    ("catalogs/empty.yaml", "catalogs/empty.yaml: services", "the catalog declares no services, so the stack would "
+     "delete every workload", "run `pulumi destroy` if removing everything is what you want"),
+    ("catalogs/broken.yaml", "catalogs/broken.yaml:2", "not valid YAML", "correct the YAML syntax there"),
+    ("catalogs/list.yaml", "micropay-platform:catalog", "must hold a mapping", "services, namespaces"),
+    ("catalogs/misspelt.yaml", "catalogs/misspelt.yaml: servces", "unknown key", "did you mean 'services'?"),
 ])
-def test_catalog_paths_that_cannot_hold_a_system_are_refused(project, catalog, words):
+def test_catalog_paths_that_cannot_hold_a_system_are_refused(project, catalog, key, words, fix):
     (project / "catalogs" / "empty.yaml").write_text("namespaces: {}\nservices: {}\n")
     (project / "catalogs" / "broken.yaml").write_text("services: [\n")
-    [(key, message)] = problems(project, DEVELOPMENT.replace("catalogs/micropay.yaml", catalog))
-    assert words in message
-    assert key in ("micropay-platform:catalog", "catalog(catalogs/empty.yaml).services", "catalogs/broken.yaml:2")
+    (project / "catalogs" / "list.yaml").write_text("- services\n")
+    (project / "catalogs" / "misspelt.yaml").write_text("servces: {}\n")
+    [(problem_key, message)] = problems(project, DEVELOPMENT.replace("catalogs/micropay.yaml", catalog))
+    assert problem_key == key
+    assert words in message and fix in message
 
 
 def test_split_config_reports_every_foreign_namespace_at_once():
