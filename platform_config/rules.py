@@ -123,20 +123,24 @@ def _references(config: PlatformConfig) -> Iterator[Problem]:
                       suggest(tracing.collector, config.endpoints))
 
 
+def _helpers(name: str, service: ServiceSpec) -> Iterator[tuple[str, Container]]:
+    """Each sidecar and init container of a service, with its key path (`services.<name>.sidecars.0`)."""
+    for group, helpers in (("sidecars", service.sidecars), ("initContainers", service.init_containers)):
+        for index, helper in enumerate(helpers):
+            yield f"services.{name}.{group}.{index}", helper
+
+
 # --- names and labels ---------------------------------------------------------------------------
 
 def _service_names(config: PlatformConfig) -> Iterator[Problem]:
     longest = MAX_NAME - LONGEST_DERIVED_SUFFIX
     for name, service in config.services.items():
-        for group in ("sidecars", "initContainers"):
-            helpers: list[Container] = service.sidecars if group == "sidecars" else service.init_containers
-            for index, helper in enumerate(helpers):
-                config_map = helper_config_map(name, helper)
-                # The pod's volume for it is named "<helper>-config": a DNS-1123 label too.
-                if helper.config_files and (len(config_map) > MAX_NAME or len(f"{helper.name}-config") > MAX_NAME):
-                    yield Problem(f"services.{name}.{group}.{index}.name", f"the ConfigMap of its configFiles "
-                                  f"would be named '{config_map}', longer than {MAX_NAME} characters",
-                                  "give the container a shorter name")
+        for key, helper in _helpers(name, service):
+            config_map = helper_config_map(name, helper)
+            # The pod's volume for it is named "<helper>-config": a DNS-1123 label too.
+            if helper.config_files and (len(config_map) > MAX_NAME or len(f"{helper.name}-config") > MAX_NAME):
+                yield Problem(f"{key}.name", f"the ConfigMap of its configFiles would be named '{config_map}', "
+                              f"longer than {MAX_NAME} characters", "give the container a shorter name")
         if not DNS1035_LABEL.fullmatch(name):
             yield Problem(f"services.{name}", f"'{name}' cannot name a Kubernetes Service (DNS-1035: lower-case "
                           "letters, digits and '-', starting with a letter)", "rename the service in the catalog")
@@ -207,10 +211,7 @@ def _amount_problems(key: str, amounts: ResourceAmounts) -> Iterator[Problem]:
 def _quantities(config: PlatformConfig) -> Iterator[Problem]:
     for name, service in config.services.items():
         containers = [(f"services.{name}.resources", service.resources)]
-        for group in ("sidecars", "initContainers"):
-            helpers: list[Container] = service.sidecars if group == "sidecars" else service.init_containers
-            containers += [(f"services.{name}.{group}.{index}.resources", helper.resources)
-                           for index, helper in enumerate(helpers)]
+        containers += [(f"{key}.resources", helper.resources) for key, helper in _helpers(name, service)]
         for key, resources in containers:
             yield from _amount_problems(f"{key}.requests", resources.requests)
             yield from _amount_problems(f"{key}.limits", resources.limits)
@@ -315,11 +316,9 @@ def _environment(config: PlatformConfig) -> Iterator[Problem]:
             for key_name, key in secret.keys.items():
                 if key.env:
                     yield from define(key.env, f"services.{name}.secrets.{index}.keys.{key_name}.env")
-        for group in ("sidecars", "initContainers"):
-            helpers: list[Container] = service.sidecars if group == "sidecars" else service.init_containers
-            for index, helper in enumerate(helpers):
-                for variable in helper.env:
-                    yield from _env_name_problem(variable, f"services.{name}.{group}.{index}.env.{variable}")
+        for key, helper in _helpers(name, service):
+            for variable in helper.env:
+                yield from _env_name_problem(variable, f"{key}.env.{variable}")
 
 
 def _config_keys(config: PlatformConfig) -> Iterator[Problem]:
@@ -340,24 +339,21 @@ def _config_keys(config: PlatformConfig) -> Iterator[Problem]:
 def _containers(config: PlatformConfig) -> Iterator[Problem]:
     for name, service in config.services.items():
         named = {name: f"services.{name}"}
-        for group in ("sidecars", "initContainers"):
-            helpers: list[Container] = service.sidecars if group == "sidecars" else service.init_containers
-            for index, helper in enumerate(helpers):
-                key = f"services.{name}.{group}.{index}"
-                first = named.setdefault(helper.name, f"{key}.name")
-                if first != f"{key}.name":
-                    yield Problem(f"{key}.name", f"{first} already names a container of the pod '{helper.name}'",
-                                  "give each container its own name")
-                for path in helper.mounts:
-                    if path not in service.writable_paths:
-                        yield Problem(f"{key}.mounts.{path}", f"'{path}' is not one of the service's writablePaths "
-                                      f"({', '.join(service.writable_paths)}), so no volume backs it",
-                                      f"add it to services.{name}.writablePaths or mount a declared path")
-                targets = Counter(helper.mounts.values())
-                for path, count in targets.items():
-                    if count > 1:
-                        yield Problem(f"{key}.mounts", f"'{path}' is mounted {count} times in one container",
-                                      "mount each path once")
+        for key, helper in _helpers(name, service):
+            first = named.setdefault(helper.name, f"{key}.name")
+            if first != f"{key}.name":
+                yield Problem(f"{key}.name", f"{first} already names a container of the pod '{helper.name}'",
+                              "give each container its own name")
+            for path in helper.mounts:
+                if path not in service.writable_paths:
+                    yield Problem(f"{key}.mounts.{path}", f"'{path}' is not one of the service's writablePaths "
+                                  f"({', '.join(service.writable_paths)}), so no volume backs it",
+                                  f"add it to services.{name}.writablePaths or mount a declared path")
+            targets = Counter(helper.mounts.values())
+            for path, count in targets.items():
+                if count > 1:
+                    yield Problem(f"{key}.mounts", f"'{path}' is mounted {count} times in one container",
+                                  "mount each path once")
         main_paths = Counter([*service.writable_paths, *(claim.mount_path for claim in service.claims.values()
                                                           if claim.mount_path)])
         if service.config_files:
