@@ -19,7 +19,7 @@ from typing import Iterator
 from specs.delivery import TrackPlan, plan_for
 from specs.workload import helper_config_map
 
-from .models import Container, PlatformConfig, ResourceAmounts, ServiceSpec
+from .models import DNS1123_LABEL, Container, PlatformConfig, ResourceAmounts, ServiceSpec
 from .quantities import parse_quantity
 
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -31,6 +31,11 @@ PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?=[a-z0-9]))*$")
 GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$", re.ASCII)
 PROMETHEUS_DURATION = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$", re.ASCII)
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$", re.ASCII)
+# The distribution spec's image reference, without tag or digest (the program appends the tag): an optional
+# registry host (a first part with '.' or ':', or localhost), then lower-case path components.
+IMAGE_REGISTRY = re.compile(r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+                            r"(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?", re.ASCII)
+IMAGE_PATH = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*", re.ASCII)
 # apimachinery's IsEnvVarName.
 ENV_VAR_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 # Words of a secret key's name or env variable that say it holds a credential.
@@ -57,7 +62,7 @@ class Problem:
 def config_problems(config: PlatformConfig) -> list[Problem]:
     """Every problem of the whole config, in key order within each rule."""
     problems: list[Problem] = []
-    for rule in (_service_names, _labels, _quantities, _limit_ranges, _ports, _environment, _config_keys, _containers, _ingress,
+    for rule in (_service_names, _labels, _annotations, _object_names, _images, _quantities, _limit_ranges, _ports, _environment, _config_keys, _containers, _ingress,
                  _secret_names, _secret_values, _endpoints, _mesh, _backups, _prometheus_durations, _canary_routes,
                  _disruption_budgets):
         problems += rule(config)
@@ -150,17 +155,25 @@ def _service_names(config: PlatformConfig) -> Iterator[Problem]:
                           f"rename the service to at most {longest} characters")
 
 
-def _label_problems(key: str, labels: dict[str, str]) -> Iterator[Problem]:
+QUALIFIED_NAME_FIX = ("use an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.', "
+                      "starting and ending with a letter or digit")
+
+
+def _qualified_name(name: str) -> bool:
+    """A label or annotation key: an optional DNS-1123 subdomain and '/', then at most 63 characters."""
+    prefix, _, short = name.rpartition("/")
+    if prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.fullmatch(prefix)):
+        return False
+    return len(short) <= MAX_NAME and bool(LABEL_NAME.fullmatch(short))
+
+
+def _label_problems(key: str, labels: dict[str, str], owned: tuple[str, ...] = OWNED_LABELS) -> Iterator[Problem]:
     for label, value in labels.items():
-        prefix, _, label_name = label.rpartition("/")
-        if label in OWNED_LABELS:
+        if label in owned:
             yield Problem(f"{key}.{label}", f"the program sets '{label}' itself and selects pods by it",
                           "remove it, or choose another label name")
-        elif (prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.fullmatch(prefix))) or \
-                len(label_name) > MAX_NAME or not LABEL_NAME.fullmatch(label_name):
-            yield Problem(f"{key}.{label}", f"'{label}' is not a valid label name", "use an optional DNS "
-                          "prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending "
-                          "with a letter or digit")
+        elif not _qualified_name(label):
+            yield Problem(f"{key}.{label}", f"'{label}' is not a valid label name", QUALIFIED_NAME_FIX)
         if len(value) > MAX_NAME or not LABEL_VALUE.fullmatch(value):
             yield Problem(f"{key}.{label}", "the value is not a valid label value",
                           "use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
@@ -168,6 +181,18 @@ def _label_problems(key: str, labels: dict[str, str]) -> Iterator[Problem]:
 
 
 def _labels(config: PlatformConfig) -> Iterator[Problem]:
+    """Labels the program sets (a service's own, which must leave the program's alone) and labels it selects
+    by (peers' and endpoints' pods) or that select it (the ServiceMonitors' for Prometheus)."""
+    platform = config.platform
+    peers = {"platform.scrapeFrom": platform.scrape_from, "platform.ingressFrom": platform.ingress_from,
+             **{f"peers.{name}": peer for name, peer in config.peers.items()}}
+    for key, peer in peers.items():
+        if peer is not None:
+            yield from _label_problems(f"{key}.podLabels", peer.pod_labels, owned=())
+    for name, endpoint in config.endpoints.items():
+        yield from _label_problems(f"endpoints.{name}.podLabels", endpoint.pod_labels, owned=())
+    yield from _label_problems("platform.observability.monitorLabels", platform.observability.monitor_labels,
+                               owned=())
     for name, service in config.services.items():
         yield from _label_problems(f"services.{name}.labels", service.labels)
         for where, tag in _tags(name, service):
@@ -175,6 +200,66 @@ def _labels(config: PlatformConfig) -> Iterator[Problem]:
             if len(tag) > MAX_NAME or not LABEL_VALUE.fullmatch(tag):
                 yield Problem(where, f"tag '{tag}' is also the pods' app.kubernetes.io/version label, which "
                               "allows at most 63 letters, digits, '-', '_' or '.'", "use a shorter tag")
+
+
+def _annotations(config: PlatformConfig) -> Iterator[Problem]:
+    for name, service in config.services.items():
+        maps = {"annotations": service.annotations, "podAnnotations": service.pod_annotations,
+                "canary.annotations": service.canary.annotations}
+        if service.blue_green:
+            maps.update({f"blueGreen.{colour}.annotations": service.blue_green.colour(colour).annotations
+                         for colour in ("blue", "green")})
+        for where, annotations in maps.items():
+            for key in annotations:
+                if not _qualified_name(key):
+                    yield Problem(f"services.{name}.{where}.{key}", f"'{key}' is not a valid annotation key",
+                                  QUALIFIED_NAME_FIX)
+
+
+def _object_names(config: PlatformConfig) -> Iterator[Problem]:
+    """Names of objects the program creates or refers to, as the API server checks them: namespaces are
+    DNS-1123 labels, the other objects DNS-1123 subdomains."""
+    platform = config.platform
+    namespaces = {"platform.dnsNamespace": platform.dns_namespace, "platform.backups.namespace":
+                  platform.backups.namespace, **{f"{key}.namespace": peer.namespace for key, peer in (
+                      ("platform.scrapeFrom", platform.scrape_from), ("platform.ingressFrom", platform.ingress_from),
+                      *((f"peers.{name}", peer) for name, peer in config.peers.items())) if peer is not None},
+                  **{f"endpoints.{name}.namespace": endpoint.namespace for name, endpoint in config.endpoints.items()
+                     if endpoint.namespace is not None}}
+    for key, namespace in namespaces.items():
+        if len(namespace) > MAX_NAME or not DNS1123_LABEL.fullmatch(namespace):
+            yield Problem(key, f"'{namespace}' is not a valid namespace name", "use at most 63 lower-case letters, "
+                          "digits and '-', starting and ending with a letter or digit")
+    others = {"platform.ingressClass": platform.ingress_class, "platform.secretStore": platform.secret_store,
+              "platform.clusterIssuer": platform.cluster_issuer,
+              "platform.backups.storageLocation": platform.backups.storage_location,
+              **{f"platform.storageClasses.{name}": name for name in platform.storage_classes},
+              **{f"services.{service_name}.claims.{name}": name for service_name, service in config.services.items()
+                 for name in service.claims}}
+    for key, name in others.items():
+        if name is not None and (len(name) > 253 or not DNS1123_SUBDOMAIN.fullmatch(name)):
+            yield Problem(key, f"'{name}' is not a valid object name", "use lower-case letters, digits, '-' and '.', "
+                          "starting and ending with a letter or digit")
+
+
+def _image_problem(key: str, image: str) -> Iterator[Problem]:
+    registry, _, path = image.partition("/")
+    if not path or not ("." in registry or ":" in registry or registry == "localhost"):
+        registry, path = "", image
+    if "@" in image or ":" in path:
+        yield Problem(key, f"'{image}' holds a tag or digest, and the program appends the tag itself",
+                      "write the repository alone (e.g. registry.example.com/team/app) and the version in tag")
+    elif len(image) > 255 or (registry and not IMAGE_REGISTRY.fullmatch(registry)) or not IMAGE_PATH.fullmatch(path):
+        yield Problem(key, f"'{image}' is not an image repository", "write an optional registry host, then "
+                      "lower-case path components of letters, digits, '.', '_' and '-' separated by '/', e.g. "
+                      "registry.example.com/team/app")
+
+
+def _images(config: PlatformConfig) -> Iterator[Problem]:
+    for name, service in config.services.items():
+        yield from _image_problem(f"services.{name}.image", service.image)
+        for key, helper in _helpers(name, service):
+            yield from _image_problem(f"{key}.image", helper.image)
 
 
 def _tags(name: str, service: ServiceSpec) -> Iterator[tuple[str, str]]:
