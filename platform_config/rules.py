@@ -29,13 +29,18 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?=[a-z0-9]))*$")
 GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$", re.ASCII)
-PROMETHEUS_DURATION = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$", re.ASCII)
+PROMETHEUS_DURATION = re.compile(r"^((?P<y>\d+)y)?((?P<w>\d+)w)?((?P<d>\d+)d)?((?P<h>\d+)h)?((?P<m>\d+)m)?"
+                                 r"((?P<s>\d+)s)?((?P<ms>\d+)ms)?$", re.ASCII)
+PROMETHEUS_UNIT_SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$", re.ASCII)
 # The distribution spec's image reference, without tag or digest (the program appends the tag): an optional
 # registry host (a first part with '.' or ':', or localhost), then lower-case path components.
 IMAGE_REGISTRY = re.compile(r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
                             r"(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?", re.ASCII)
 IMAGE_PATH = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*", re.ASCII)
+# The characters of a URL path (RFC 3986), and what the API server refuses in a Prefix Ingress path.
+URL_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*", re.ASCII)
+INGRESS_PATH_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
 # apimachinery's IsEnvVarName.
 ENV_VAR_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 # Words of a secret key's name or env variable that say it holds a credential.
@@ -63,8 +68,8 @@ def config_problems(config: PlatformConfig) -> list[Problem]:
     """Every problem of the whole config, in key order within each rule."""
     problems: list[Problem] = []
     for rule in (_service_names, _labels, _annotations, _object_names, _images, _quantities, _limit_ranges, _ports, _environment, _config_keys, _containers, _ingress,
-                 _secret_names, _secret_values, _endpoints, _mesh, _backups, _prometheus_durations, _canary_routes,
-                 _disruption_budgets):
+                 _secret_names, _secret_values, _endpoints, _mesh, _backups, _prometheus_durations, _go_durations,
+                 _paths, _urls, _canary_routes, _disruption_budgets):
         problems += rule(config)
     return problems
 
@@ -465,6 +470,11 @@ def _ingress(config: PlatformConfig) -> Iterator[Problem]:
         if not route.path.startswith("/"):
             yield Problem(f"{key}.path", f"'{route.path}' is relative, and an Ingress path must be absolute",
                           f"write '/{route.path}'")
+        elif not URL_PATH.fullmatch(route.path) or any(part in route.path for part in INGRESS_PATH_SEQUENCES) or \
+                route.path.endswith(("/.", "/..")):
+            yield Problem(f"{key}.path", f"'{route.path}' is not a plain URL path, which a Prefix Ingress path must be "
+                          "(no spaces or regular expressions, no '//', '.' or '..' segments)",
+                          "write the path prefix itself, e.g. /api/v1")
         if route.tls_secret is not None and (len(route.tls_secret) > 253
                                              or not DNS1123_SUBDOMAIN.fullmatch(route.tls_secret)):
             yield Problem(f"{key}.tlsSecret", f"'{route.tls_secret}' is not a valid Secret name",
@@ -569,17 +579,89 @@ def _backups(config: PlatformConfig) -> Iterator[Problem]:
                       "write minute hour day-of-month month day-of-week, e.g. '0 2 * * *'")
 
 
+def _prometheus_seconds(value: str) -> float | None:
+    """A Prometheus duration in seconds, or None if it is not one."""
+    found = PROMETHEUS_DURATION.fullmatch(value) if value else None
+    if found is None:
+        return None
+    return sum(int(count) * PROMETHEUS_UNIT_SECONDS[unit] for unit, count in found.groupdict().items() if count)
+
+
 def _prometheus_durations(config: PlatformConfig) -> Iterator[Problem]:
     for name, service in config.services.items():
-        observability = service.observability
-        durations = {"observability.serviceMonitor.interval": observability.service_monitor.interval,
-                     "observability.serviceMonitor.scrapeTimeout": observability.service_monitor.scrape_timeout}
+        monitor = service.observability.service_monitor
+        durations = {"observability.serviceMonitor.interval": monitor.interval,
+                     "observability.serviceMonitor.scrapeTimeout": monitor.scrape_timeout}
         durations.update({f"observability.alerts.extra.{index}.for": alert.for_
-                          for index, alert in enumerate(observability.alerts.extra)})
+                          for index, alert in enumerate(service.observability.alerts.extra)})
         for key, value in durations.items():
-            if value is not None and (not value or not PROMETHEUS_DURATION.fullmatch(value)):
+            if value is not None and _prometheus_seconds(value) is None:
                 yield Problem(f"services.{name}.{key}", f"'{value}' is not a Prometheus duration",
                               "write a number with a unit: ms, s, m, h, d, w or y (e.g. 30s, 5m)")
+        interval = _prometheus_seconds(monitor.interval)
+        timeout = _prometheus_seconds(monitor.scrape_timeout) if monitor.scrape_timeout else None
+        key = f"services.{name}.observability.serviceMonitor"
+        if interval == 0:
+            yield Problem(f"{key}.interval", "a scrape interval of 0 never scrapes", "write e.g. 30s")
+        elif interval and timeout and timeout > interval:
+            yield Problem(f"{key}.scrapeTimeout", f"the scrape timeout ({monitor.scrape_timeout}) is longer than the "
+                          f"interval ({monitor.interval}), which Prometheus refuses",
+                          f"make it at most {monitor.interval}")
+
+
+def _go_durations(config: PlatformConfig) -> Iterator[Problem]:
+    """Durations read by Go controllers (the External Secrets Operator, Istio's traffic policy)."""
+    durations = {"platform.secretRefreshInterval": config.platform.secret_refresh_interval}
+    for name, service in config.services.items():
+        policy = service.canary.traffic_policy
+        where = f"services.{name}.canary.trafficPolicy"
+        durations.update({f"{where}.outlierDetection.interval": policy.outlier_detection.interval,
+                          f"{where}.outlierDetection.baseEjectionTime": policy.outlier_detection.base_ejection_time,
+                          f"{where}.hashCookieTtl": policy.hash_cookie_ttl})
+    for key, value in durations.items():
+        if not GO_DURATION.fullmatch(value):
+            yield Problem(key, f"'{value}' is not a Go duration", "write a number with a unit: ms, s, m or h "
+                          "(e.g. 30s, 1h)")
+
+
+def _paths(config: PlatformConfig) -> Iterator[Problem]:
+    """Container paths (mounts) must be absolute, without ':' (the runtime's separator of mount options); HTTP
+    paths Prometheus scrapes must be absolute too, or the scrape URL runs into the port."""
+    for name, service in config.services.items():
+        where = f"services.{name}"
+        mounts = {**{f"{where}.writablePaths.{index}": path for index, path in enumerate(service.writable_paths)},
+                  **{f"{where}.claims.{claim}.mountPath": spec.mount_path for claim, spec in service.claims.items()
+                     if spec.mount_path is not None}}
+        if service.config_files:
+            mounts[f"{where}.configMountPath"] = service.config_mount_path
+        for key, helper in _helpers(name, service):
+            mounts.update({f"{key}.mounts.{source}": target for source, target in helper.mounts.items()})
+            if helper.config_mount_path is not None:
+                mounts[f"{key}.configMountPath"] = helper.config_mount_path
+        for key, path in mounts.items():
+            if not path.startswith("/") or ":" in path:
+                yield Problem(key, f"'{path}' is not an absolute path without ':', as a container mount path must be",
+                              "write it from the root, e.g. /var/lib/app")
+        http = {f"{where}.observability.metricsPath": service.observability.metrics_path,
+                f"{where}.observability.serviceMonitor.path": service.observability.service_monitor.path}
+        for key, path in http.items():
+            if not URL_PATH.fullmatch(path):
+                yield Problem(key, f"'{path}' is not an absolute URL path", "write it from the root, e.g. /metrics")
+
+
+def _urls(config: PlatformConfig) -> Iterator[Problem]:
+    """URLs handed on as they are: alert links (runbooks) and the OpenTelemetry exporters' endpoint, which the
+    OTLP specification requires with its scheme."""
+    observability = config.platform.observability
+    urls = {"platform.observability.runbookBaseUrl": (observability.runbook_base_url,
+                                                      "https://runbooks.example.com/alerts")}
+    if observability.tracing:
+        urls["platform.observability.tracing.endpoint"] = (observability.tracing.endpoint,
+                                                           "http://otel-collector.observability:4317")
+    for key, (url, example) in urls.items():
+        scheme, _, rest = url.partition("://")
+        if scheme not in ("http", "https") or not rest or any(character.isspace() for character in url):
+            yield Problem(key, f"'{url}' is not an http or https URL", f"write it in full, e.g. {example}")
 
 
 # --- delivery -------------------------------------------------------------------------------------
