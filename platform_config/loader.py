@@ -171,13 +171,13 @@ def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> 
                                    "`pulumi config set catalog catalogs/micropay.yaml`")])
     _check_render_directory(stack, raw.get("cluster"), root)
     catalog = _load_catalog(stack, raw["catalog"], root)
-    catalog_services = _mapping(stack, "catalog.services", catalog.get("services"))
+    catalog_services = _mapping(stack, f"{raw['catalog']}: services", catalog.get("services"))
     stack_services = _mapping(stack, f"{PROJECT}:services", raw.get("services"))
     for name in stack_services:
         if name not in catalog_services:
             hint = suggest(name, catalog_services, "add the service to the catalog first")
             raise ConfigError(stack, [(f"services.{name}", f"not a service of catalog {raw['catalog']}; {hint}")])
-    catalog_defaults = _mapping(stack, "catalog.defaults", catalog.get("defaults"))
+    catalog_defaults = _mapping(stack, f"{raw['catalog']}: defaults", catalog.get("defaults"))
     stack_defaults = _mapping(stack, f"{PROJECT}:defaults", raw.get("defaults"))
     services = {}
     for name, spec in catalog_services.items():
@@ -188,9 +188,9 @@ def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> 
         "stack": stack,
         "platform": raw.get("platform"),
         "cluster": raw.get("cluster") or {},
-        "namespaces": deep_merge(catalog.get("namespaces") or {}, raw.get("namespaces") or {}),
-        "endpoints": deep_merge(catalog.get("endpoints") or {}, raw.get("endpoints") or {}),
-        "peers": deep_merge(catalog.get("peers") or {}, raw.get("peers") or {}),
+        **{section: deep_merge(_mapping(stack, f"{raw['catalog']}: {section}", catalog.get(section)),
+                               _mapping(stack, f"{PROJECT}:{section}", raw.get(section)))
+           for section in ("namespaces", "endpoints", "peers")},
         "services": services,
     }
     _substitute_placeholders(stack, document)
@@ -216,9 +216,10 @@ def _near_placeholders(text: str) -> Iterator[str]:
 def _substitute_placeholders(stack: str, document: dict) -> None:
     """Fill ${environment}, ${address:NAME} and ${host:NAME} in env, configFiles and configData
     (the service's and its sidecars' and init containers')."""
-    services = document["services"]
-    endpoints = document["endpoints"]
-    environment = (document.get("platform") or {}).get("environment", "")
+    services, endpoints = document["services"], document["endpoints"]
+    # The models refuse a platform that is not a mapping afterwards, with its key.
+    platform = document.get("platform")
+    environment = platform.get("environment", "") if isinstance(platform, dict) else ""
 
     def address(name: str) -> tuple[str, int] | None:
         if name in services and isinstance(services[name], dict):

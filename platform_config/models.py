@@ -11,7 +11,7 @@ import re
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from .merge import deep_merge
@@ -39,7 +39,9 @@ StringMap = Annotated[dict[str, str], BeforeValidator(_without_cleared)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    # allow_inf_nan=False: YAML's .inf and .nan are floats, but no threshold or ratio can be either.
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+                              allow_inf_nan=False)
 
     def __deepcopy__(self, memo: dict | None = None) -> "Model":
         # Pydantic deep-copies a model default (``Observability()``, ``Canary()``...) into every
@@ -616,8 +618,11 @@ class ServiceSpec(Model):
                                  "canary.disruptionBudget size the canary)")
             try:
                 self.canary_spec()
-            except ValueError as error:
-                raise ValueError(f"canary.overrides: {error}") from None
+            except ValidationError as error:
+                # Each problem as key path and message, not pydantic's report (several lines and a URL).
+                details = "; ".join(".".join(str(part) for part in item["loc"]) + ": "
+                                    + item["msg"].removeprefix("Value error, ") for item in error.errors())
+                raise ValueError(f"canary.overrides: {details}") from None
         if self.delivery != "canary" and self.canary.tag is not None:
             raise ValueError("canary settings on a service whose delivery is not canary: "
                              "set delivery: canary or remove canary.tag")
