@@ -41,6 +41,7 @@ IMAGE_PATH = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(
 # The characters of a URL path (RFC 3986), and what the API server refuses in a Prefix Ingress path.
 URL_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*", re.ASCII)
 INGRESS_PATH_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
+HEADER_VALUE = re.compile(r"[!-~]+(?:[ \t]+[!-~]+)*", re.ASCII)
 # apimachinery's IsEnvVarName.
 ENV_VAR_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 # Words of a secret key's name or env variable that say it holds a credential.
@@ -672,6 +673,13 @@ def _canary_routes(config: PlatformConfig) -> Iterator[Problem]:
         if service.delivery == "canary" and canary.tag and canary.replicas == 0:
             yield Problem(f"services.{name}.canary.replicas", "the canary header route sends requests to a canary "
                           "with 0 pods, so they fail", "give the canary at least one replica, or remove canary.tag")
+        # An HTTP field value is visible characters and inner spaces (RFC 9110): no request carries anything else.
+        if not HEADER_VALUE.fullmatch(canary.header_value):
+            yield Problem(f"services.{name}.canary.headerValue", f"{canary.header_value!r} is not an HTTP header value, "
+                          "so no request could match the canary route", "use visible characters, e.g. true")
+        if any(later <= earlier for earlier, later in zip(canary.steps, canary.steps[1:])):
+            yield Problem(f"services.{name}.canary.steps", f"{canary.steps} do not increase, and a release goes "
+                          "through its steps in order", "list each weight once, smallest first, e.g. [10, 50, 100]")
 
 
 def _floor_key(service: ServiceSpec, plan: TrackPlan) -> str:

@@ -337,6 +337,15 @@ CASES = [
                                                                             "replicas": 1, "trafficPolicy": {
         "outlierDetection": {"interval": "30"}}}, "services.api-gateway.canary.trafficPolicy.outlierDetection.interval",
      "not a Go duration", "30s"),
+    ("canary-header-value-with-a-newline", PROD, "services.api-gateway.canary", {
+        "tag": "1.1.0", "weight": 10, "replicas": 1, "headerValue": "true\n"}, "services.api-gateway.canary.headerValue",
+     "not an HTTP header value, so no request could match", "visible characters"),
+    ("canary-steps-going-down", PROD, "services.api-gateway.canary", {
+        "tag": "1.1.0", "weight": 10, "replicas": 1, "steps": [50, 10, 100]}, "services.api-gateway.canary.steps",
+     "[50, 10, 100] do not increase", "smallest first"),
+    ("canary-step-twice", PROD, "services.api-gateway.canary", {
+        "tag": "1.1.0", "weight": 10, "replicas": 1, "steps": [10, 10, 100]}, "services.api-gateway.canary.steps",
+     "do not increase", "each weight once"),
     ("caller-that-is-nothing", DEV, f"{US}.callers", ["payment-servic"], f"{US}.callers",
      "neither a service nor a peer", "did you mean 'payment-service'"),
     ("dependency-that-is-nothing", DEV, f"{US}.dependencies", ["postgres"], f"{US}.dependencies",
