@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
@@ -21,6 +22,10 @@ class QuantityError(ValueError):
     """A string that is not a Kubernetes quantity."""
 
 
+# A catalog repeats a few quantities in every service: parsing each once keeps validation of
+# thousands of services from spending its time in Fraction arithmetic (benchmarks/profiling.md).
+# typed=True: True must not be answered from the cache entry of 1.
+@lru_cache(maxsize=4096, typed=True)
 def parse_quantity(text: str | int | float) -> tuple[Fraction, bool]:
     """Return (value in base units, written with a binary suffix)."""
     raw = str(text).strip()
@@ -37,6 +42,7 @@ def parse_quantity(text: str | int | float) -> tuple[Fraction, bool]:
     return number * _DECIMAL[suffix], False
 
 
+@lru_cache(maxsize=4096, typed=True)
 def canonical_quantity(text: str | int | float) -> str:
     """Format a quantity as the API server would return it."""
     return format_quantity(*parse_quantity(text))

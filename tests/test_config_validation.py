@@ -49,7 +49,7 @@ CASES = [
     ("unknown-caller", with_service("user-service", callers=["api-gatway"]), {}, "services.user-service.callers",
      "did you mean 'api-gateway'"),
     ("pdb-blocks-evictions", with_service("config-server", disruptionBudget={"minAvailable": 1}), {},
-     "services.config-server", "blocks every eviction"),
+     "services.config-server.disruptionBudget.minAvailable", "admits no eviction"),
     ("pdb-both-bounds", with_service("user-service", disruptionBudget={"minAvailable": 1, "maxUnavailable": 1}),
      {}, "services.user-service.disruptionBudget", "either minAvailable or maxUnavailable"),
     ("latest-tag", with_service("user-service", tag="latest"), {}, "services.user-service.tag", "'latest'"),
@@ -68,8 +68,31 @@ CASES = [
      "services.user-service.strategy", "can never progress"),
     ("probe-path-relative", with_service("user-service", probes={"readiness": {"path": "health"}}), {},
      "services.user-service.probes.readiness.path", "start it with '/'"),
+    ("tag-with-a-trailing-newline", with_service("user-service", tag="1.0.0\n"), {}, "services.user-service.tag",
+     "is not a pinned image tag: use a release tag such as 1.0.0"),
+    ("tag-with-a-non-ascii-letter", with_service("user-service", tag="1.0.0-bêta"), {}, "services.user-service.tag",
+     "is not a pinned image tag: use a release tag"),
+    ("namespace-with-a-trailing-newline", with_service("user-service", namespace="micropay-user\n"), {},
+     "services.user-service.namespace", "is not a valid DNS-1123 label: use at most 63 lower-case letters"),
+    ("probe-path-with-a-trailing-newline", with_service("user-service", probes={"readiness": {"path": "/ready\n"}}),
+     {}, "services.user-service.probes.readiness.path", "start it with '/'"),
+    ("platform-as-a-list", with_key("platform", ["development"]), {}, "platform",
+     "Input should be a valid dictionary"),
+    ("endpoints-as-text", with_key("endpoints", "kafka"), {}, "micropay-platform:endpoints",
+     "expected a mapping, got str"),
+    ("namespaces-as-a-list", with_key("namespaces", ["micropay-user"]), {}, "micropay-platform:namespaces",
+     "expected a mapping, got list"),
+    ("infinite-alert-threshold", with_service("user-service", observability={"alerts": {"thresholds": {
+        "p95LatencySeconds": float("inf")}}}), {}, "services.user-service.observability.alerts.thresholds."
+     "p95LatencySeconds", "Input should be a finite number"),
+    ("nan-alert-ratio", with_service("user-service", observability={"alerts": {"thresholds": {
+        "errorRatio": float("nan")}}}), {}, "services.user-service.observability.alerts.thresholds.errorRatio",
+     "Input should be a finite number"),
+    ("canary-override-malformed", with_service("api-gateway", canary={"overrides": {"resources": {"limits": {
+        "cpu": "lots"}}}}), {}, "services.api-gateway", "canary.overrides: resources.limits.cpu: 'lots' is not a "
+     "Kubernetes quantity: write a number with an optional suffix"),
     ("plain-secret-value", with_service("payment-service", secrets=[{"name": "s", "keys": {
-        "db-password": {"value": "hunter2"}}}]), {}, "services.payment-service.secrets.0.keys.db-password",
+        "db-password": {"value": "hunter2"}}}]), {}, "services.payment-service.secrets.0.keys.db-password.value",
      "must not be written in plain text"),
     ("missing-provided-secret", with_service("payment-service", secrets=[{"name": "s", "keys": {
         "db-password": {"source": "provided", "configKey": "payment-db-password"}}}]), {},
