@@ -409,3 +409,11 @@ def test_proxy_resources_carry_cpu_and_memory_only():
             load("development", settings, secrets)
         (problem,) = caught.value.problems
         assert problem[0] == expected[0] and problem[1].startswith(expected[1])
+
+
+def test_a_hand_written_proxy_annotation_is_refused():
+    (problem,) = refused("development", services={"fraud-detection-service": {
+        "podAnnotations": {"sidecar.istio.io/proxyCPULimit": "500m"}}})
+    assert problem[0] == "services.fraud-detection-service.podAnnotations.sidecar.istio.io/proxyCPULimit"
+    assert "the program writes the proxy's resource annotations itself, from proxyResources" in problem[1]
+    assert "remove the annotation and set services.fraud-detection-service.proxyResources" in problem[1]
