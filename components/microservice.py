@@ -61,7 +61,6 @@ class MicroService(pulumi.ComponentResource):
                 object_specs.config_map_data(spec), [secret.model_dump() for secret in spec.secrets],
                 [helper.config_files for helper in [*spec.sidecars, *spec.init_containers]]),
             env=env,
-            extra_annotations=mesh_specs.pod_annotations(args.platform.mesh),
         )
         plan = args.plan or rolling_plan(service, spec)
         self.deployments = {track.track.deployment_name: self._track(track, pod) for track in plan.tracks}

@@ -111,6 +111,31 @@ class Resources(Model):
         return {"requests": self.requests.as_dict(), "limits": self.limits.as_dict()}
 
 
+class ProxyAmounts(Model):
+    """cpu and memory only: Istio's sidecar.istio.io/proxy* annotations carry nothing else."""
+
+    cpu: str
+    memory: str
+
+    _canonical = field_validator("cpu", "memory", mode="before")(lambda value: _quantity(value))
+
+    def as_dict(self) -> dict[str, str]:
+        return {"cpu": self.cpu, "memory": self.memory}
+
+
+class ProxyResources(Resources):
+    """The requests and limits of the ``istio-proxy`` container the injector adds to a pod."""
+
+    requests: ProxyAmounts
+    limits: ProxyAmounts
+
+
+# Istio's own default (istiod chart, global.proxy.resources), so stating it changes nothing on a
+# default installation while making the amounts the capacity check counts the ones the pods get.
+ISTIO_PROXY_RESOURCES = ProxyResources(requests=ProxyAmounts(cpu="100m", memory="128Mi"),
+                                       limits=ProxyAmounts(cpu="2", memory="1Gi"))
+
+
 class Probe(Model):
     path: str
     port: str | int = "http"
@@ -551,6 +576,8 @@ class ServiceSpec(Model):
     blue_green: BlueGreen | None = None
     canary: Canary = Canary()
     pod_annotations: StringMap = {}
+    # This service's istio-proxy, instead of platform.mesh.proxyResources (a busy gateway's proxy needs more).
+    proxy_resources: ProxyResources | None = None
     observability: Observability = Observability()
 
     _namespace = field_validator("namespace")(lambda value: _dns_label(value))
@@ -736,6 +763,8 @@ class Mesh(Model):
     provider: Literal["istio", "linkerd", "none"] = "none"
     mtls: Literal["STRICT", "PERMISSIVE"] = "PERMISSIVE"
     jwt: Jwt | None = None
+    # Written on every injected pod template as the four sidecar.istio.io/proxy* annotations.
+    proxy_resources: ProxyResources = ISTIO_PROXY_RESOURCES
 
 
 class Tracing(Model):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from specs.delivery import TrackPlan, plan_for
+from specs.mesh import PROXY_ANNOTATIONS
 from specs.workload import helper_config_map
 
 from .models import DNS1123_LABEL, Container, PlatformConfig, ResourceAmounts, ServiceSpec
@@ -563,6 +564,12 @@ def _mesh(config: PlatformConfig) -> Iterator[Problem]:
                 yield Problem(f"services.{name}.podAnnotations.sidecar.istio.io/inject", "a pod without a sidecar "
                               "cannot speak mutual TLS, and its namespace is STRICT, so no peer could reach it",
                               "remove the annotation, or make the mesh PERMISSIVE")
+    if mesh.provider == "istio":
+        for name, service in config.services.items():
+            for key in sorted(set(service.pod_annotations) & set(PROXY_ANNOTATIONS.values())):
+                yield Problem(f"services.{name}.podAnnotations.{key}", "the program writes the proxy's resource "
+                              "annotations itself, from proxyResources, and the capacity check counts those",
+                              f"remove the annotation and set services.{name}.proxyResources")
 
 
 # --- other controllers' formats ------------------------------------------------------------------
