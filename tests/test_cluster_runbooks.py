@@ -128,11 +128,11 @@ def canary_deployment(kube: KubeClient, service: str, namespace: str) -> dict | 
     return kube.get_or_none("apps/v1", "Deployment", f"{service}-canary", namespace)
 
 
-def assert_canary_pods(kube: KubeClient, replicas: int) -> None:
-    live = canary_deployment(kube, CANARY, CANARY_NAMESPACE)
-    assert live is not None, f"{CANARY}: no canary Deployment"
-    assert live["spec"]["replicas"] == replicas, f"{CANARY}-canary: {live['spec']['replicas']} replicas, want {replicas}"
-    assert len(ready_pods(kube, CANARY_NAMESPACE, app=CANARY, version="canary")) == replicas
+def assert_canary_pods(kube: KubeClient, replicas: int, service: str = CANARY, namespace: str = CANARY_NAMESPACE):
+    live = canary_deployment(kube, service, namespace)
+    assert live is not None, f"{service}: no canary Deployment"
+    assert live["spec"]["replicas"] == replicas, f"{service}-canary: {live['spec']['replicas']} pods, not {replicas}"
+    assert len(ready_pods(kube, namespace, app=service, version="canary")) == replicas
 
 
 def image_of(deployment: dict) -> str:
@@ -173,12 +173,11 @@ def test_blue_green_and_canary_runbooks_end_to_end(deployed, kube):
     assert routes(kube, ROLLED_BACK_CANARY, ROLLED_BACK_NAMESPACE) == canary_routes(10)
 
     # Blue-green 3: switch (only the two selectors change). Canary: 50 % on 2 pods. balance-service:
-    # rolled back by weight 0 and its tag removed.
+    # rolled back by weight 0 (the header route keeps its pod), its tag removed in the next step.
     config_set(engine, f"{bg}.blueGreen.active", "green")
     config_set(engine, f"{canary}.canary.weight", "50")
     config_set(engine, f"{canary}.canary.replicas", "2")
     config_set(engine, f"services.{ROLLED_BACK_CANARY}.canary.weight", "0")
-    config_rm(engine, f"services.{ROLLED_BACK_CANARY}.canary.tag")
     steps = up(engine, kube)
     switch = {f"{BLUE_GREEN}-service": "update", f"{BLUE_GREEN}-preview-service": "update"}
     assert of(BLUE_GREEN, steps) == switch, steps
@@ -188,16 +187,16 @@ def test_blue_green_and_canary_runbooks_end_to_end(deployed, kube):
     assert of(CANARY, steps) == canary_step, steps
     assert routes(kube, CANARY, CANARY_NAMESPACE) == canary_routes(50)
     assert_canary_pods(kube, 2)
-    assert of(ROLLED_BACK_CANARY, steps) == {f"{ROLLED_BACK_CANARY}-deployment-canary": "delete",
-                                             f"{ROLLED_BACK_CANARY}-virtual-service": "update"}, steps
-    assert canary_deployment(kube, ROLLED_BACK_CANARY, ROLLED_BACK_NAMESPACE) is None
-    assert not ready_pods(kube, ROLLED_BACK_NAMESPACE, app=ROLLED_BACK_CANARY, version="canary")
-    assert routes(kube, ROLLED_BACK_CANARY, ROLLED_BACK_NAMESPACE) == AT_REST
+    assert of(ROLLED_BACK_CANARY, steps) == {f"{ROLLED_BACK_CANARY}-virtual-service": "update"}, steps
+    assert routes(kube, ROLLED_BACK_CANARY, ROLLED_BACK_NAMESPACE) == canary_routes(0)
+    assert_canary_pods(kube, 1, ROLLED_BACK_CANARY, ROLLED_BACK_NAMESPACE)
 
     # Blue-green roll back before step 5: active back to blue (again only the selectors). Canary: 100 % on 3 pods.
+    # balance-service: its canary tag removed, so the canary and its header route go.
     config_set(engine, f"{bg}.blueGreen.active", "blue")
     config_set(engine, f"{canary}.canary.weight", "100")
     config_set(engine, f"{canary}.canary.replicas", "3")
+    config_rm(engine, f"services.{ROLLED_BACK_CANARY}.canary.tag")
     steps = up(engine, kube)
     assert of(BLUE_GREEN, steps) == switch, steps
     assert assert_serves(kube, BLUE_GREEN, "blue") == blue
@@ -205,6 +204,11 @@ def test_blue_green_and_canary_runbooks_end_to_end(deployed, kube):
     assert of(CANARY, steps) == canary_step, steps
     assert routes(kube, CANARY, CANARY_NAMESPACE) == canary_routes(100)
     assert_canary_pods(kube, 3)
+    assert of(ROLLED_BACK_CANARY, steps) == {f"{ROLLED_BACK_CANARY}-deployment-canary": "delete",
+                                             f"{ROLLED_BACK_CANARY}-virtual-service": "update"}, steps
+    assert canary_deployment(kube, ROLLED_BACK_CANARY, ROLLED_BACK_NAMESPACE) is None
+    assert not ready_pods(kube, ROLLED_BACK_NAMESPACE, app=ROLLED_BACK_CANARY, version="canary")
+    assert routes(kube, ROLLED_BACK_CANARY, ROLLED_BACK_NAMESPACE) == AT_REST
 
     # Switch again. Canary: promote (the canary image becomes stable and the canary goes away).
     config_set(engine, f"{bg}.blueGreen.active", "green")
@@ -249,9 +253,10 @@ def test_a_claims_class_change_is_previewed_and_applied_as_a_replacement(deploye
     assert before["spec"]["storageClassName"] == "fast-ssd"
     # Negative control: the API server really refuses the change in place, so a replacement is needed.
     with pytest.raises(ApiError) as refused:
-        kube.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": before["metadata"] | {
-            "managedFields": None, "resourceVersion": None}, "spec": {**before["spec"], "storageClassName": "standard"}},
-            field_manager="micropay-cluster-test", dry_run=True)
+        kube.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                    "metadata": {"name": CLAIM, "namespace": BLUE_GREEN_NAMESPACE},
+                    "spec": {**before["spec"], "storageClassName": "standard"}},
+                   field_manager="micropay-cluster-test", dry_run=True)
     assert refused.value.status == 422 and "immutable" in str(refused.value), refused.value
     config_set(engine, f"services.{BLUE_GREEN}.claims.{CLAIM}.storageClass", "standard")
     preview = json.loads(engine.run("preview", "--json", "--stack", STACK).stdout)
