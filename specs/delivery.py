@@ -106,9 +106,11 @@ def canary_replicas(spec: ServiceSpec) -> int:
 
 
 def canary_weight_replicas(spec: ServiceSpec, weight: int) -> int:
-    """Canary pods that follow a weight: its share of the stable floor, rounded up, at least 1."""
-    if weight == 0:
-        return 0
+    """Canary pods that follow a weight: its share of the stable floor, rounded up, at least 1.
+
+    At 0 % too: while a canary image is set the header route sends to the canary, and with no pod
+    behind it Istio answers those requests 503 (removing the tag is what retires the canary).
+    """
     return max(1, -(-_floor(spec) * weight // 100))
 
 

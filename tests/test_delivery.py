@@ -150,7 +150,7 @@ def test_seed_canary_is_ten_percent_on_one_pod():
     assert pick(result, "Service", "api-gateway")["spec"]["selector"] == {"app": "api-gateway"}
 
 
-@pytest.mark.parametrize("weight,replicas", [(10, 1), (50, 2), (100, 3)])
+@pytest.mark.parametrize("weight,replicas", [(0, 1), (10, 1), (50, 2), (100, 3)])
 def test_canary_replicas_follow_the_weight(weight, replicas):
     assert pick(render_with(canary(weight)), "Deployment", "api-gateway-canary")["spec"]["replicas"] == replicas
 
