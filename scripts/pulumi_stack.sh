@@ -39,7 +39,9 @@ cd "$root"
 pulumi stack select --create "$stack" --secrets-provider passphrase >/dev/null
 
 if [[ ${1:-} == remove ]]; then
-  pulumi destroy --yes --skip-preview --stack "$stack"
+  # With its preview, a destroy refuses protected state before deleting anything; without it, the
+  # engine would delete every unprotected object first and only then stop.
+  pulumi destroy --yes --stack "$stack"
   pulumi stack rm --yes --preserve-config "$stack"
   # The file backend keeps the last checkpoint's .bak beside the removed stack; remove it too,
   # so nothing of the stack is left in the state directory.
