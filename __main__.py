@@ -6,7 +6,7 @@ import pulumi
 
 from platform_config.loader import PROJECT_ROOT, ConfigError
 from platform_config.stack import runtime_config
-from platform_program import deploy, kubernetes_provider, load, pause_garbage_collection
+from platform_program import deploy, drop_sdk_debug_messages, kubernetes_provider, load, pause_garbage_collection
 
 stack = pulumi.get_stack()
 try:
@@ -17,6 +17,7 @@ except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
 pause_garbage_collection()
+drop_sdk_debug_messages()
 provider = kubernetes_provider(config, PROJECT_ROOT / "build" / "pulumi-render" / stack,
                                os.environ.get("KUBECONFIG"))
 for key, value in deploy(config, secrets, pulumi.ResourceOptions(providers=[provider])).items():

@@ -106,3 +106,29 @@ def test_a_mistake_in_defaults_inherited_by_5000_services_is_one_problem():
         error = refusal({**settings, "defaults": {"labels": {"app": "svc"}}})
     assert error.problems == [("defaults.labels.app", "the program sets 'app' itself and selects pods by it; remove it, "
                                                       "or choose another label name")]
+
+
+@pytest.mark.parametrize("asked, sent", [(None, []), ("1", ["registering resource: ty=x"])])
+def test_the_sdks_debug_messages_reach_the_engine_only_when_asked(monkeypatch, asked, sent):
+    """Four blocking RPCs per resource under the engine (profiling.md): dropped unless MICROPAY_SDK_DEBUG=1;
+    warnings always reach the engine."""
+    import pulumi
+
+    from platform_program import SDK_DEBUG_ENV, drop_sdk_debug_messages
+
+    received: list[str] = []
+
+    class Engine:
+        def Log(self, request):  # noqa: N802 (the engine's RPC name)
+            received.append(request.message)
+
+    monkeypatch.setattr(pulumi.log, "get_engine", lambda: Engine())
+    monkeypatch.setattr(pulumi.log, "debug", pulumi.log.debug)   # restored after the test
+    if asked is None:
+        monkeypatch.delenv(SDK_DEBUG_ENV, raising=False)
+    else:
+        monkeypatch.setenv(SDK_DEBUG_ENV, asked)
+    assert drop_sdk_debug_messages() is (asked is None)
+    pulumi.log.debug("registering resource: ty=x")
+    pulumi.log.warn("a warning")
+    assert received == [*sent, "a warning"]
