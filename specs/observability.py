@@ -12,7 +12,8 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import lru_cache, partial
 
 from platform_config.models import CustomAlert, ServiceSpec, Tracing
 
@@ -214,120 +215,146 @@ def _alert(name: str, expr: str, duration: str, severity: str, summary: str, des
     }
 
 
-# (suffix, for, severity): the ten standard alerts of seed 004, in its order.
-STANDARD_ALERTS = (
-    ("HighCPUUsage", "5m", "warning"),
-    ("HighMemoryUsage", "5m", "warning"),
-    ("HighRestartRate", "5m", "warning"),
-    ("ServiceDown", "1m", "critical"),
-    ("HighResponseTime", "5m", "warning"),
-    ("HighErrorRate", "5m", "critical"),
-    ("DatabaseConnectionFailures", "2m", "critical"),
-    ("RedisConnectionFailures", "2m", "warning"),
-    ("LowCacheHitRate", "10m", "warning"),
-    ("BatchOperationFailures", "5m", "warning"),
-)
+@dataclass(frozen=True)
+class StandardAlert:
+    """One of the standard alerts every service gets; its name is the service's prefix + ``suffix``."""
+    suffix: str
+    duration: str
+    severity: str
+    expr: str
+    summary: str
+    description: str
 
 
-def _series(service_name: str, namespace: str):
-    """The label matchers of one service's series, and a selector builder for scraped metrics.
+SERVER_ERRORS = "5.."
+# The 5xx alert's suffix: the service-wide alert's, and after the track that of each per-track copy.
+ERROR_RATE_SUFFIX = "HighErrorRate"
+
+
+def _scoped(scope: Mapping[str, str], metric: str, *extra: Matcher) -> str:
+    return merge_matchers(metric, [*((key, "=", value) for key, value in scope.items()), *extra])
+
+
+def _error_ratio(select, metrics) -> str:
+    """The share of 5xx requests, through a selector builder (a service's or one track's series)."""
+    errors = f"rate({select(metrics.requests_total, (metrics.status_label, '=~', SERVER_ERRORS))}[5m])"
+    return f"sum({errors}) / sum(rate({select(metrics.requests_total)}[5m]))"
+
+
+def _error_rate_alert(suffix: str, subject: str, where: str, select, service: ServiceSpec) -> StandardAlert:
+    """The 5xx-ratio alert over the series ``select`` scopes: the whole service's, or one track's."""
+    threshold = service.observability.alerts.thresholds.error_ratio
+    return StandardAlert(
+        suffix, "5m", "critical",
+        f"{_error_ratio(select, service.observability.metrics)} > {_number(threshold)}",
+        f"{subject} answers with many 5xx errors",
+        f"{{{{ $value | humanizePercentage }}}} of the requests to {where} fail with a 5xx "
+        f"status (threshold {threshold:.0%}) for 5 minutes.")
+
+
+class _Queries:
+    """The PromQL of one service that its alerts and its dashboard panels both read, so both agree.
 
     cAdvisor and kube-state-metrics series carry namespace/pod/container (the main container is
     named after the service); series scraped by the ServiceMonitor carry namespace/service.
     """
-    container = {"namespace": namespace, "container": service_name}
-    target = {"namespace": namespace, "service": service_name}
 
-    def app(metric: str, *extra: Matcher) -> str:
-        return merge_matchers(metric, [*((key, "=", value) for key, value in target.items()), *extra])
+    def __init__(self, service_name: str, namespace: str, service: ServiceSpec):
+        self.metrics = service.observability.metrics
+        self._container = {"namespace": namespace, "container": service_name}
+        self.app = partial(_scoped, {"namespace": namespace, "service": service_name})
 
-    return container, target, app
+    def container(self, metric: str, **extra: str) -> str:
+        return merge_matchers(metric, {**self._container, **extra})
+
+    def rate(self, metric: str) -> str:
+        return f"rate({self.app(metric)}[5m])"
+
+    def cpu(self) -> str:
+        return f"rate({self.container(CPU_USAGE)}[5m])"
+
+    def latency(self, quantile: float) -> str:
+        buckets = self.rate(self.metrics.request_duration_bucket)
+        return f"histogram_quantile({_number(quantile)}, sum by (le) ({buckets}))"
+
+    def cache_hit_ratio(self) -> str:
+        hits, misses = self.rate(self.metrics.cache_hits), self.rate(self.metrics.cache_misses)
+        return f"sum({hits}) / (sum({hits}) + sum({misses}))"
 
 
-SERVER_ERRORS = "5.."
-
-
-def _error_and_request_rates(select, service: ServiceSpec) -> tuple[str, str]:
-    """``rate()`` of the 5xx requests and of all requests, through a selector builder."""
-    metrics = service.observability.metrics
-    return (f"rate({select(metrics.requests_total, (metrics.status_label, '=~', SERVER_ERRORS))}[5m])",
-            f"rate({select(metrics.requests_total)}[5m])")
-
-
-def standard_expressions(service_name: str, namespace: str, service: ServiceSpec) -> dict[str, str]:
-    """The PromQL of each standard alert, by suffix. Dashboards reuse the same selectors."""
+def standard_alerts(service_name: str, namespace: str, service: ServiceSpec) -> list[StandardAlert]:
+    """The ten standard alerts of seed 004, in its order."""
     metrics = service.observability.metrics
     limits = service.observability.alerts.thresholds
-    container, target, app = _series(service_name, namespace)
-
-    def limit(resource: str) -> str:
-        return merge_matchers(RESOURCE_LIMITS, {**container, "resource": resource})
-
-    cpu = f"rate({merge_matchers(CPU_USAGE, container)}[5m])"
-    memory = merge_matchers(MEMORY_WORKING_SET, container)
-    restarts = f"rate({merge_matchers(RESTARTS, container)}[15m])"
-    up = app("up")
-    errors, requests = _error_and_request_rates(app, service)
-    hits, misses = f"rate({app(metrics.cache_hits)}[5m])", f"rate({app(metrics.cache_misses)}[5m])"
-    return {
-        "HighCPUUsage": f"sum by (namespace, pod) ({cpu}) / sum by (namespace, pod) ({limit('cpu')}) "
-                        f"> {_number(limits.cpu_ratio)}",
-        "HighMemoryUsage": f"sum by (namespace, pod) ({memory}) / sum by (namespace, pod) ({limit('memory')}) "
-                           f"> {_number(limits.memory_ratio)}",
-        "HighRestartRate": f"sum by (namespace, pod) ({restarts}) * 60 > {_number(limits.restarts_per_minute)}",
-        "ServiceDown": f"sum({up}) == 0 or absent({up})",
-        "HighResponseTime": f"histogram_quantile(0.95, sum by (le) (rate({app(metrics.request_duration_bucket)}[5m]))) "
-                            f"> {_number(limits.p95_latency_seconds)}",
-        "HighErrorRate": f"sum({errors}) / sum({requests}) > {_number(limits.error_ratio)}",
-        "DatabaseConnectionFailures": f"sum(rate({app(metrics.database_errors)}[5m])) > 0",
-        "RedisConnectionFailures": f"sum(rate({app(metrics.redis_errors)}[5m])) > 0",
-        "LowCacheHitRate": f"sum({hits}) / (sum({hits}) + sum({misses})) < {_number(limits.cache_hit_ratio)}",
-        "BatchOperationFailures": f"sum(rate({app(metrics.batch_failures)}[5m])) * 60 "
-                                  f"> {_number(limits.batch_failures_per_minute)}",
-    }
-
-
-def _texts(service_name: str, namespace: str, service: ServiceSpec) -> dict[str, tuple[str, str]]:
-    limits = service.observability.alerts.thresholds
+    query = _Queries(service_name, namespace, service)
+    up = query.app("up")
     where = f"{service_name} in {namespace}"
     pod = "Pod {{ $labels.pod }} of " + where
-    return {
-        "HighCPUUsage": (f"High CPU usage of {service_name}",
-                         f"{pod} uses {{{{ $value | humanizePercentage }}}} of its CPU limit "
-                         f"(threshold {limits.cpu_ratio:.0%}) for 5 minutes."),
-        "HighMemoryUsage": (f"High memory usage of {service_name}",
-                            f"{pod} uses {{{{ $value | humanizePercentage }}}} of its memory limit "
-                            f"(threshold {limits.memory_ratio:.0%}) for 5 minutes."),
-        "HighRestartRate": (f"{service_name} pods restart often",
-                            f"{pod} restarts {{{{ $value | printf \"%.2f\" }}}} times a minute "
-                            f"(threshold {_number(limits.restarts_per_minute)})."),
-        "ServiceDown": (f"{service_name} is down",
-                        f"Prometheus has had no healthy target of {where} for 1 minute."),
-        "HighResponseTime": (f"{service_name} responds slowly",
-                             f"The 95th percentile response time of {where} is {{{{ $value | humanizeDuration }}}} "
-                             f"(threshold {_number(limits.p95_latency_seconds)}s)."),
-        "HighErrorRate": (f"{service_name} answers with many 5xx errors",
-                          f"{{{{ $value | humanizePercentage }}}} of the requests to {where} fail with a 5xx "
-                          f"status (threshold {limits.error_ratio:.0%}) for 5 minutes."),
-        "DatabaseConnectionFailures": (f"{service_name} cannot connect to its database",
-                                       f"{where} reports database connection failures."),
-        "RedisConnectionFailures": (f"{service_name} cannot connect to Redis",
-                                    f"{where} reports Redis connection failures."),
-        "LowCacheHitRate": (f"Low cache hit rate of {service_name}",
-                            f"The cache hit rate of {where} is {{{{ $value | humanizePercentage }}}} "
-                            f"(threshold {limits.cache_hit_ratio:.0%}) for 10 minutes."),
-        "BatchOperationFailures": (f"{service_name} batch operations fail",
-                                   f"{where} fails {{{{ $value | printf \"%.2f\" }}}} batch operations a minute "
-                                   f"(threshold {_number(limits.batch_failures_per_minute)})."),
-    }
 
+    def per_pod_ratio(usage: str, resource: str) -> str:
+        return (f"sum by (namespace, pod) ({usage}) / "
+                f"sum by (namespace, pod) ({query.container(RESOURCE_LIMITS, resource=resource)})")
 
-TRACK_ALERT_SUFFIX = "HighErrorRate"
+    return [
+        StandardAlert(
+            "HighCPUUsage", "5m", "warning",
+            f"{per_pod_ratio(query.cpu(), 'cpu')} > {_number(limits.cpu_ratio)}",
+            f"High CPU usage of {service_name}",
+            f"{pod} uses {{{{ $value | humanizePercentage }}}} of its CPU limit "
+            f"(threshold {limits.cpu_ratio:.0%}) for 5 minutes."),
+        StandardAlert(
+            "HighMemoryUsage", "5m", "warning",
+            f"{per_pod_ratio(query.container(MEMORY_WORKING_SET), 'memory')} > {_number(limits.memory_ratio)}",
+            f"High memory usage of {service_name}",
+            f"{pod} uses {{{{ $value | humanizePercentage }}}} of its memory limit "
+            f"(threshold {limits.memory_ratio:.0%}) for 5 minutes."),
+        StandardAlert(
+            "HighRestartRate", "5m", "warning",
+            f"sum by (namespace, pod) (rate({query.container(RESTARTS)}[15m])) * 60 "
+            f"> {_number(limits.restarts_per_minute)}",
+            f"{service_name} pods restart often",
+            f"{pod} restarts {{{{ $value | printf \"%.2f\" }}}} times a minute "
+            f"(threshold {_number(limits.restarts_per_minute)})."),
+        StandardAlert(
+            "ServiceDown", "1m", "critical",
+            f"sum({up}) == 0 or absent({up})",
+            f"{service_name} is down",
+            f"Prometheus has had no healthy target of {where} for 1 minute."),
+        StandardAlert(
+            "HighResponseTime", "5m", "warning",
+            f"{query.latency(0.95)} > {_number(limits.p95_latency_seconds)}",
+            f"{service_name} responds slowly",
+            f"The 95th percentile response time of {where} is {{{{ $value | humanizeDuration }}}} "
+            f"(threshold {_number(limits.p95_latency_seconds)}s)."),
+        _error_rate_alert(ERROR_RATE_SUFFIX, service_name, where, query.app, service),
+        StandardAlert(
+            "DatabaseConnectionFailures", "2m", "critical",
+            f"sum({query.rate(metrics.database_errors)}) > 0",
+            f"{service_name} cannot connect to its database",
+            f"{where} reports database connection failures."),
+        StandardAlert(
+            "RedisConnectionFailures", "2m", "warning",
+            f"sum({query.rate(metrics.redis_errors)}) > 0",
+            f"{service_name} cannot connect to Redis",
+            f"{where} reports Redis connection failures."),
+        StandardAlert(
+            "LowCacheHitRate", "10m", "warning",
+            f"{query.cache_hit_ratio()} < {_number(limits.cache_hit_ratio)}",
+            f"Low cache hit rate of {service_name}",
+            f"The cache hit rate of {where} is {{{{ $value | humanizePercentage }}}} "
+            f"(threshold {limits.cache_hit_ratio:.0%}) for 10 minutes."),
+        StandardAlert(
+            "BatchOperationFailures", "5m", "warning",
+            f"sum({query.rate(metrics.batch_failures)}) * 60 > {_number(limits.batch_failures_per_minute)}",
+            f"{service_name} batch operations fail",
+            f"{where} fails {{{{ $value | printf \"%.2f\" }}}} batch operations a minute "
+            f"(threshold {_number(limits.batch_failures_per_minute)})."),
+    ]
 
 
 def track_alert_name(service_name: str, track: str) -> str:
     """``api-gateway``, ``canary`` -> ``ApiGatewayCanaryHighErrorRate``."""
-    return camel_case(service_name) + camel_case(track) + TRACK_ALERT_SUFFIX
+    return camel_case(service_name) + camel_case(track) + ERROR_RATE_SUFFIX
 
 
 def track_alerts(service_name: str, namespace: str, service: ServiceSpec, runbook_base_url: str) -> list[dict]:
@@ -336,24 +363,20 @@ def track_alerts(service_name: str, namespace: str, service: ServiceSpec, runboo
     The service-wide HighErrorRate cannot tell a failing canary (roll it back) from a failing
     stable track; these select the track's pods through the ``version`` label.
     """
-    threshold = _number(service.observability.alerts.thresholds.error_ratio)
     rules = []
     for track in tracks(service):
-        scope = {"namespace": namespace, "app": service_name, "version": track}
-
-        def select(metric: str, *extra: Matcher) -> str:
-            return merge_matchers(metric, [*((key, "=", value) for key, value in scope.items()), *extra])
-
-        errors, requests = _error_and_request_rates(select, service)
-        name = track_alert_name(service_name, track)
-        where = f"the {track} track of {service_name} in {namespace}"
-        rules.append(_alert(
-            name, f"sum({errors}) / sum({requests}) > {threshold}", "5m", "critical",
-            f"The {track} track of {service_name} answers with many 5xx errors",
-            f"{{{{ $value | humanizePercentage }}}} of the requests to {where} fail with a 5xx status "
-            f"(threshold {service.observability.alerts.thresholds.error_ratio:.0%}) for 5 minutes.",
-            service_name, namespace, runbook_url(runbook_base_url, name), track))
+        select = partial(_scoped, {"namespace": namespace, "app": service_name, "version": track})
+        alert = _error_rate_alert(ERROR_RATE_SUFFIX, f"The {track} track of {service_name}",
+                                  f"the {track} track of {service_name} in {namespace}", select, service)
+        rules.append(_standard_rule(track_alert_name(service_name, track), alert, service_name, namespace,
+                                    runbook_base_url, track))
     return rules
+
+
+def _standard_rule(name: str, alert: StandardAlert, service_name: str, namespace: str, runbook_base_url: str,
+                   track: str = ALL_TRACKS) -> dict:
+    return _alert(name, alert.expr, alert.duration, alert.severity, alert.summary, alert.description,
+                  service_name, namespace, runbook_url(runbook_base_url, name), track)
 
 
 def _custom(alert: CustomAlert, service_name: str, namespace: str, runbook_base_url: str) -> dict:
@@ -364,14 +387,8 @@ def _custom(alert: CustomAlert, service_name: str, namespace: str, runbook_base_
 def alert_rules(service_name: str, namespace: str, service: ServiceSpec, runbook_base_url: str) -> dict:
     """The PrometheusRule spec: one group with the ten standard alerts and the service's extras."""
     prefix = camel_case(service_name)
-    expressions = standard_expressions(service_name, namespace, service)
-    texts = _texts(service_name, namespace, service)
-    rules = []
-    for suffix, duration, severity in STANDARD_ALERTS:
-        name = prefix + suffix
-        summary, description = texts[suffix]
-        rules.append(_alert(name, expressions[suffix], duration, severity, summary, description,
-                            service_name, namespace, runbook_url(runbook_base_url, name)))
+    rules = [_standard_rule(prefix + alert.suffix, alert, service_name, namespace, runbook_base_url)
+             for alert in standard_alerts(service_name, namespace, service)]
     rules += track_alerts(service_name, namespace, service, runbook_base_url)
     rules += [_custom(alert, service_name, namespace, runbook_base_url)
               for alert in service.observability.alerts.extra]
@@ -420,41 +437,36 @@ def dashboard_model(service_name: str, namespace: str, service: ServiceSpec) -> 
     """The Grafana dashboard of one service, with the same metric names as its alerts."""
     metrics = service.observability.metrics
     limits = service.observability.alerts.thresholds
-    container, target, app = _series(service_name, namespace)
+    query = _Queries(service_name, namespace, service)
 
     def resource(metric: str, kind: str) -> str:
-        return f"sum({merge_matchers(metric, {**container, 'resource': kind})})"
+        return f"sum({query.container(metric, resource=kind)})"
 
-    bucket = f"rate({app(metrics.request_duration_bucket)}[5m])"
     status = metrics.status_label
-    hits, misses = f"rate({app(metrics.cache_hits)}[5m])", f"rate({app(metrics.cache_misses)}[5m])"
     panels = [
         _panel(1, "Request rate", "reqps",
-               [(f"sum by ({status}) (rate({app(metrics.requests_total)}[5m]))", f"{{{{{status}}}}}")],
+               [(f"sum by ({status}) ({query.rate(metrics.requests_total)})", f"{{{{{status}}}}}")],
                0, 0, f"Requests per second by {status}, from {metrics.requests_total}."),
         _panel(2, "Latency percentiles", "s",
-               [(f"histogram_quantile({quantile}, sum by (le) ({bucket}))", f"p{round(quantile * 100)}")
-                for quantile in (0.5, 0.95, 0.99)],
+               [(query.latency(quantile), f"p{round(quantile * 100)}") for quantile in (0.5, 0.95, 0.99)],
                12, 0, f"p50, p95 and p99 response time, from {metrics.request_duration_bucket}.",
                limits.p95_latency_seconds),
-        _panel(3, "Error rate", "percentunit",
-               [("sum({}) / sum({})".format(*_error_and_request_rates(app, service)), "5xx ratio")],
+        _panel(3, "Error rate", "percentunit", [(_error_ratio(query.app, metrics), "5xx ratio")],
                0, 8, "Share of requests answered with a 5xx status.", limits.error_ratio),
         _panel(4, "CPU usage vs requests and limits", "short",
-               [(f"sum(rate({merge_matchers(CPU_USAGE, container)}[5m]))", "usage"),
+               [(f"sum({query.cpu()})", "usage"),
                 (resource(RESOURCE_REQUESTS, "cpu"), "requests"),
                 (resource(RESOURCE_LIMITS, "cpu"), "limits")],
                12, 8, "CPU cores used by all pods of the service, against their requests and limits."),
         _panel(5, "Memory usage vs requests and limits", "bytes",
-               [(f"sum({merge_matchers(MEMORY_WORKING_SET, container)})", "usage"),
+               [(f"sum({query.container(MEMORY_WORKING_SET)})", "usage"),
                 (resource(RESOURCE_REQUESTS, "memory"), "requests"),
                 (resource(RESOURCE_LIMITS, "memory"), "limits")],
                0, 16, "Working-set memory of all pods of the service, against their requests and limits."),
         _panel(6, "Restarts", "short",
-               [(f"sum by (pod) (increase({merge_matchers(RESTARTS, container)}[15m]))", "{{pod}}")],
+               [(f"sum by (pod) (increase({query.container(RESTARTS)}[15m]))", "{{pod}}")],
                12, 16, "Container restarts per pod over the last 15 minutes."),
-        _panel(7, "Cache hit rate", "percentunit",
-               [(f"sum({hits}) / (sum({hits}) + sum({misses}))", "hit ratio")],
+        _panel(7, "Cache hit rate", "percentunit", [(query.cache_hit_ratio(), "hit ratio")],
                0, 24, f"Cache hits / (hits + misses), from {metrics.cache_hits} and {metrics.cache_misses}.",
                limits.cache_hit_ratio),
     ]
