@@ -1,0 +1,61 @@
+"""The committed golden renders (tests/golden/<stack>.yaml) match what the program renders now."""
+
+import copy
+
+import pytest
+
+from conftest import STACKS, rendered
+from tools.golden import GOLDEN_DIR, describe_drift, golden_path, read_golden, write_golden
+from tools.render import dump
+
+
+def test_each_stack_renders_its_committed_objects(stack):
+    drift = describe_drift(stack, read_golden(stack), rendered(stack).manifests)
+    if drift:
+        pytest.fail(drift, pytrace=False)
+
+
+def test_golden_files_are_the_stacks_and_nothing_else():
+    assert sorted(path.stem for path in GOLDEN_DIR.glob("*.yaml")) == STACKS
+
+
+def test_golden_files_are_written_as_make_render_writes_them(stack):
+    # Same text, not just the same objects: a reviewer diffs the files line by line.
+    assert golden_path(stack).read_text() == dump(rendered(stack).manifests)
+
+
+def test_drift_names_each_object_and_the_changed_lines():
+    golden = rendered("development").manifests
+    changed = copy.deepcopy(golden)
+    deployment = next(item for item in changed if item["kind"] == "Deployment")
+    deployment["spec"]["replicas"] = 97
+    removed = next(item for item in changed if item["kind"] == "ConfigMap")
+    changed.remove(removed)
+    added = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extra", "namespace": "ns"}}
+    changed.append(added)
+    text = describe_drift("development", golden, changed)
+    meta = deployment["metadata"]
+    assert f"  changed: Deployment {meta['namespace']}/{meta['name']}" in text.splitlines()
+    assert "    +  replicas: 97" in text.splitlines()
+    assert f"  removed: ConfigMap {removed['metadata']['namespace']}/{removed['metadata']['name']}" in text
+    assert "  added: ConfigMap ns/extra" in text.splitlines()
+    assert text.splitlines()[-1] == "if the change is intended, regenerate: `make golden` and commit tests/golden/"
+
+
+def test_drift_in_order_only_is_still_drift():
+    golden = rendered("development").manifests
+    text = describe_drift("development", golden, list(reversed(golden)))
+    assert "  the same objects in another order" in text.splitlines()
+
+
+def test_regeneration_writes_each_stack_and_drops_files_of_removed_stacks(tmp_path):
+    (tmp_path / "retired-stack.yaml").write_text("kind: Namespace\n")
+    written = write_golden(["development"], tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["development.yaml"]
+    assert [path.name for path in written] == ["development.yaml", "retired-stack.yaml"]
+    assert read_golden("development", tmp_path) == rendered("development").manifests
+
+
+def test_a_missing_golden_file_names_the_regenerate_command(tmp_path):
+    with pytest.raises(FileNotFoundError, match="make golden"):
+        read_golden("development", tmp_path)
