@@ -60,9 +60,13 @@ def _pinned(value: str) -> str:
 
 def _quantity(value: str | int | float) -> str:
     try:
-        return canonical_quantity(value)
+        canonical = canonical_quantity(value)
     except QuantityError as error:
         raise ValueError(str(error)) from None
+    # The grammar allows a sign, but no amount this config sets (resources, sizes, quotas) may be negative.
+    if canonical.startswith("-"):
+        raise ValueError(f"'{value}' is negative: write an amount of zero or more, such as 500m or 512Mi")
+    return canonical
 
 
 Name = Annotated[str, Field(min_length=1)]
