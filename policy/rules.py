@@ -538,6 +538,8 @@ def check_manifests(manifests: Iterable[Mapping], environment: str,
 
 # --- Engine resources --------------------------------------------------------------------------
 
+# Helm charts and YAML files register the objects they hold as resources of their own.
+WRAPPER_TYPES = ("kubernetes:helm.sh/", "kubernetes:yaml")
 TYPE_TOKEN = re.compile(r"^kubernetes:(?P<group>[^:/]+)/(?P<version>[^:]+):(?P<kind>[A-Za-z0-9]+)$")
 
 
@@ -548,7 +550,7 @@ def manifest_from_resource(resource_type: str, props: Mapping | None) -> dict | 
     Namespace; custom resources carry their own apiVersion and kind. Patches, lists and Helm/YAML
     wrappers are not objects of their own and are skipped.
     """
-    if not resource_type.startswith("kubernetes:"):
+    if not resource_type.startswith("kubernetes:") or resource_type.startswith(WRAPPER_TYPES):
         return None
     body = dict(props or {})
     match = TYPE_TOKEN.match(resource_type)

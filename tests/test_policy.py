@@ -318,6 +318,9 @@ def test_environment_from(environ, expected):
     ("kubernetes:apps/v1:DeploymentPatch", {"metadata": {"name": "a"}}, None),
     ("kubernetes:core/v1:ConfigMapList", {"items": []}, None),
     ("kubernetes:helm.sh/v3:Release", {"chart": "x"}, None),
+    ("kubernetes:helm.sh/v4:Chart", {"metadata": {"name": "a"}, "apiVersion": "v1", "kind": "ConfigMap"}, None),
+    ("kubernetes:yaml/v2:ConfigGroup", {"metadata": {"name": "a"}, "apiVersion": "v1", "kind": "ConfigMap"}, None),
+    ("kubernetes:core/v1:Secret", {"metadata": {"name": "a"}, "data": {"k": "<redacted>"}}, ("v1", "Secret")),
     ("random:index/randomPassword:RandomPassword", {"length": 32}, None),
 ])
 def test_manifest_from_resource(resource_type, props, expected):

@@ -28,6 +28,7 @@ from pulumi.runtime.stack import wait_for_rpcs  # noqa: E402
 
 from platform_config.loader import PROJECT, ConfigError  # noqa: E402
 from platform_config.stack import stack_file_config  # noqa: E402
+from policy.rules import manifest_from_resource  # noqa: E402
 
 REDACTED = "<redacted>"
 SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
@@ -74,9 +75,8 @@ def _plain(value):
 
 
 def to_manifest(resource_type: str, inputs: dict) -> dict | None:
-    """A registered pulumi-kubernetes resource as a Kubernetes object; None for anything else."""
-    if not resource_type.startswith("kubernetes:") or resource_type.startswith("kubernetes:helm"):
-        return None
+    """A registered resource as the Kubernetes object the API server would receive (the policy pack's
+    reading of a resource, so the tests check what the pack checks); None for anything else."""
     raw = dict(inputs)
     if raw.get("kind") == "Secret":
         # The provider marks the whole data map secret; keep its keys, never its values.
@@ -86,12 +86,7 @@ def to_manifest(resource_type: str, inputs: dict) -> dict | None:
                 content = content["value"]
             if isinstance(content, dict):
                 raw[section] = {key: REDACTED for key in content}
-    body = _plain(raw)
-    if "apiVersion" not in body or "kind" not in body:
-        return None
-    manifest = {"apiVersion": body.pop("apiVersion"), "kind": body.pop("kind"), "metadata": body.pop("metadata")}
-    manifest.update(body)
-    return manifest
+    return manifest_from_resource(resource_type, _plain(raw))
 
 
 def sort_key(manifest: dict) -> tuple:
