@@ -1,19 +1,15 @@
 import os
 import shutil
-import sys
 import time
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from platform_config.stack import stack_names  # noqa: E402
-from tools import cluster  # noqa: E402
-from tools.kube_api import KubeClient  # noqa: E402
-from tools.render import RenderResult, render_stack  # noqa: E402
+from platform_config.loader import PROJECT_ROOT as ROOT
+from platform_config.stack import stack_names
+from tools import cluster
+from tools.kube_api import KubeClient
+from tools.render import RenderResult, render_stack
 
 STACKS = stack_names(ROOT)
 

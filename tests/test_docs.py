@@ -1,10 +1,6 @@
 """The documentation is generated from, or checked against, the code."""
 
-from pathlib import Path
-
-from conftest import STACKS
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT, STACKS
 
 
 def test_config_reference_is_current():

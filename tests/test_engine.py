@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from platform_config.loader import ConfigError
+from conftest import STACKS
+from platform_config.loader import PROJECT_ROOT as ROOT, ConfigError
 from platform_config.stack import stack_file_config
 from tools.engine_project import copy_project
 from tools.render import REDACTED, SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, render_stack
 
-ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("MICROPAY_CACHE", Path.home() / ".cache" / "micropay-platform"))
 PASSPHRASE = "micropay-local"
 
@@ -118,8 +118,7 @@ def test_cli_matches_the_pinned_sdk(engine):
 
 def test_engine_reads_every_stack_file_as_the_renderer_does(engine):
     """Config namespaces, structured values and secrets: the engine and the renderer agree."""
-    for stack_file in sorted(ROOT.glob("Pulumi.*.yaml")):
-        stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    for stack in STACKS:
         engine.stack(stack)
         shown = json.loads(engine.run("config", "--json", "--show-secrets").stdout)
         settings, secrets, _ = stack_file_config(stack)
@@ -238,8 +237,7 @@ def test_engine_says_which_plugins_ran(providers):
             assert f"using pulumi-resource-{name} from $PATH at {path}" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("stack", sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-                                         for path in ROOT.glob("Pulumi.*.yaml")))
+@pytest.mark.parametrize("stack", STACKS)
 def test_up_in_render_mode_writes_the_offline_render_and_a_second_up_changes_nothing(providers, stack):
     providers.stack(stack)
     providers.run("preview")

@@ -14,19 +14,13 @@ import json
 import sys
 import types
 import typing
-from pathlib import Path
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-from platform_config.loader import PROJECT  # noqa: E402
-from platform_config.models import (NamespaceSpec, PlatformSettings, ServiceSpec, Endpoint, Peer,  # noqa: E402
-                                    Cluster)
-from platform_config.stack import stack_file_config, stack_names  # noqa: E402
+from platform_config.loader import PROJECT, PROJECT_ROOT
+from platform_config.models import NamespaceSpec, PlatformSettings, ServiceSpec, Endpoint, Peer, Cluster
+from platform_config.stack import stack_file_config, stack_names
 
 OUTPUT = PROJECT_ROOT / "docs" / "config-reference.md"
 SECTIONS = [

@@ -18,17 +18,13 @@ from pathlib import Path
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.stack import wait_for_rpcs
 
-import pulumi  # noqa: E402
-from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
-from pulumi.runtime.stack import wait_for_rpcs  # noqa: E402
-
-from platform_config.loader import PROJECT, ConfigError  # noqa: E402
-from platform_config.stack import stack_file_config  # noqa: E402
-from policy.rules import manifest_from_resource  # noqa: E402
+from platform_config.loader import PROJECT, PROJECT_ROOT, ConfigError
+from platform_config.stack import stack_file_config
+from policy.rules import manifest_from_resource
 
 REDACTED = "<redacted>"
 SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
