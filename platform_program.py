@@ -19,10 +19,11 @@ from components.microservice import MicroService, MicroServiceArgs
 from components.observability_bundle import ObservabilityBundle, ObservabilityBundleArgs
 from components.provenance import with_provenance
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
-from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError, check_provided_secrets,
-                                    load_platform_config, provided_secret_keys)
+from platform_config.loader import (PROJECT, STACK_KEYS, ConfigError, check_provided_secrets, load_platform_config,
+                                    provided_secret_keys)
 from platform_config.capacity import check_capacity
 from platform_config.models import PlatformConfig
+from platform_config.paths import PROJECT_ROOT
 from platform_config.release_plan import plan_text, release_plan
 from platform_config.rules import config_problems, suggest
 from specs import mesh as mesh_specs

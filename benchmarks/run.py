@@ -27,7 +27,7 @@ import yaml
 
 import pulumi_kubernetes as k8s
 
-from platform_config.loader import PROJECT_ROOT as ROOT
+from platform_config.paths import PROJECT_ROOT as ROOT
 from platform_config.stack import stack_file_config, stack_names
 from platform_program import pause_garbage_collection, resume_garbage_collection
 from tools.engine_project import copy_project

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .merge import deep_merge
+from .paths import PROJECT_ROOT
 from .models import PlatformConfig, ServiceSpec
 from .rules import reference_problems, suggest
 from .yaml_source import YamlProblem, load_yaml
@@ -28,7 +29,6 @@ CATALOG_KEYS = ("namespaces", "endpoints", "peers", "defaults", "services")
 # Compared with the value's letters and digits only, lower-cased: REPLACE_ME, <password> and "change me" all match.
 PLACEHOLDER_SECRETS = {"changeme", "changeit", "replaceme", "todo", "tbd", "fixme", "placeholder", "example",
                        "yoursecurepassword", "secret", "password", "dummy", "none", "null", "xxx", "xxxx", "xxxxxxxx"}
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class ConfigError(Exception):

@@ -5,10 +5,11 @@ from functools import lru_cache
 
 import pytest
 
-from platform_config.loader import PROJECT_ROOT as ROOT
+from platform_config.paths import PROJECT_ROOT as ROOT
 from platform_config.stack import stack_names
 from tools import cluster
 from tools.kube_api import KubeClient
+from tools.pins import pin
 from tools.render import RenderResult, render_stack
 
 STACKS = stack_names(ROOT)
@@ -92,11 +93,11 @@ def kube(started) -> KubeClient:
 @pytest.fixture(scope="module")
 def cluster_engine(kube, tmp_path_factory):
     """The real engine (tests/test_engine.py's project copy) with the project's plugins in cluster mode."""
-    from test_engine import Engine, _pin
+    from test_engine import Engine
 
     engine = Engine(tmp_path_factory.mktemp("cluster-engine"))
     engine.env["KUBECONFIG"] = str(cluster.kubeconfig_path())
-    version = _pin("pulumi-kubernetes")
+    version = pin("pulumi-kubernetes")
     if not (engine.has_plugin("kubernetes", version)
             or shutil.which("pulumi-resource-kubernetes", path=engine.env["PATH"])):
         pytest.fail(f"the kubernetes resource plugin v{version} is not installed: run `make setup`")

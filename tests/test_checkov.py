@@ -22,11 +22,11 @@ import pytest
 import yaml
 
 from conftest import ROOT, STACKS, rendered
+from tools.pins import pin
 from tools.render import dump
 
 CONFIG = ROOT / ".checkov.yaml"
 CHECKOV_VENV = ROOT / ".venv-checkov"
-CHECKOV_PIN = re.compile(r"^#\s*(checkov==[\w.]+)\s*$", re.MULTILINE)
 
 @dataclass
 class Scan:
@@ -37,9 +37,7 @@ class Scan:
 
 
 def checkov_requirement() -> str:
-    match = CHECKOV_PIN.search((ROOT / "requirements.txt").read_text())
-    assert match, "requirements.txt has no '# checkov==<version>' line"
-    return match.group(1)
+    return f"checkov=={pin('checkov', commented=True)}"
 
 
 def checkov_executable() -> str:

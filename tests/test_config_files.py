@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from platform_config.loader import PROJECT_ROOT as ROOT, ConfigError
+from platform_config.loader import ConfigError
+from platform_config.paths import PROJECT_ROOT as ROOT
 from platform_config.stack import split_config, stack_file_config, stack_names
 from platform_config.yaml_source import YamlProblem, load_yaml
 from platform_program import load

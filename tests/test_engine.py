@@ -17,20 +17,15 @@ import pytest
 import yaml
 
 from conftest import STACKS
-from platform_config.loader import PROJECT_ROOT as ROOT, ConfigError
+from platform_config.loader import ConfigError
+from platform_config.paths import PROJECT_ROOT as ROOT
 from platform_config.stack import stack_file_config
 from tools.engine_project import copy_project
+from tools.pins import pin
 from tools.render import REDACTED, SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, render_stack
 
 CACHE = Path(os.environ.get("MICROPAY_CACHE", Path.home() / ".cache" / "micropay-platform"))
 PASSPHRASE = "micropay-local"
-
-
-def _pin(package: str) -> str:
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        if line.startswith(f"{package}=="):
-            return line.split("==", 1)[1].strip()
-    raise AssertionError(f"{package} is not pinned in requirements.txt")
 
 
 def _engine_env(backend: Path) -> dict[str, str]:
@@ -97,9 +92,9 @@ def _plugin_in_use(engine: Engine, name: str) -> tuple[str, str]:
     if ambient:
         stamp = Path(f"{ambient}.stamp").read_text().split()
         return ambient, f"{stamp[2]}+micropay.{stamp[0].split('@', 1)[1]}"
-    assert engine.has_plugin(name, _pin(f"pulumi-{name}")), (
-        f"no {name} resource plugin: neither the project's (run `make setup`) nor the official v{_pin(f'pulumi-{name}')}")
-    return "official", _pin(f"pulumi-{name}")
+    assert engine.has_plugin(name, pin(f"pulumi-{name}")), (
+        f"no {name} resource plugin: neither the project's (run `make setup`) nor the official v{pin(f'pulumi-{name}')}")
+    return "official", pin(f"pulumi-{name}")
 
 
 @pytest.fixture
@@ -113,7 +108,7 @@ def providers(engine) -> Engine:
 
 def test_cli_matches_the_pinned_sdk(engine):
     version = engine.run("version").stdout.strip()
-    assert version == f"v{_pin('pulumi')}"
+    assert version == f"v{pin('pulumi')}"
 
 
 def test_engine_reads_every_stack_file_as_the_renderer_does(engine):

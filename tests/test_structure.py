@@ -18,7 +18,7 @@ def where(pattern: str) -> list[str]:
 
 def test_the_project_root_is_computed_once():
     # policy/__main__.py is started by the engine inside policy/, before the project can be imported.
-    assert where(r"Path\(__file__\)\.resolve\(\)\.parent\.parent") == ["platform_config/loader.py", "policy/__main__.py"]
+    assert where(r"Path\(__file__\)\.resolve\(\)\.parent\.parent") == ["platform_config/paths.py", "policy/__main__.py"]
 
 
 def test_only_the_policy_pack_edits_the_import_path():

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from platform_config.loader import PROJECT_ROOT as ROOT
+from platform_config.paths import PROJECT_ROOT as ROOT
 from platform_config.models import ServiceSpec
 from specs import observability as obs
 

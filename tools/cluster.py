@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from platform_config.loader import PROJECT_ROOT as ROOT
+from platform_config.paths import PROJECT_ROOT as ROOT
 from tools.kube_api import ApiError, KubeClient, is_true
 from validation.schemas import crd_schema_locations
 

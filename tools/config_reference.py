@@ -18,8 +18,9 @@ import typing
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from platform_config.loader import PROJECT, PROJECT_ROOT
+from platform_config.loader import PROJECT
 from platform_config.models import NamespaceSpec, PlatformSettings, ServiceSpec, Endpoint, Peer, Cluster
+from platform_config.paths import PROJECT_ROOT
 from platform_config.stack import stack_file_config, stack_names
 
 OUTPUT = PROJECT_ROOT / "docs" / "config-reference.md"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from platform_config.loader import PROJECT_ROOT as ROOT
+from platform_config.paths import PROJECT_ROOT as ROOT
 from platform_config.stack import stack_names
 
 PROJECT_FILES = ["Pulumi.yaml", "__main__.py", "platform_program.py", "requirements.txt"]

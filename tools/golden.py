@@ -17,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from platform_config.loader import PROJECT_ROOT, ConfigError
+from platform_config.loader import ConfigError
+from platform_config.paths import PROJECT_ROOT
 from platform_config.stack import stack_names
 from tools.render import diff_manifests, dump, object_key, render_stack
 

@@ -22,7 +22,8 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.stack import wait_for_rpcs
 
-from platform_config.loader import PROJECT, PROJECT_ROOT, ConfigError
+from platform_config.loader import PROJECT, ConfigError
+from platform_config.paths import PROJECT_ROOT
 from platform_config.stack import stack_file_config
 from policy.rules import manifest_from_resource
 

@@ -37,7 +37,7 @@ from kubernetes_validate import utils as kubernetes_validate
 from packaging.version import Version
 from referencing import Registry, Resource
 
-from platform_config.loader import PROJECT_ROOT as REPO_ROOT
+from platform_config.paths import PROJECT_ROOT as REPO_ROOT
 
 MINIMUM_KUBERNETES = "1.29"
 CRD_SCHEMAS_ENV = "MICROPAY_CRD_SCHEMAS"
