@@ -28,3 +28,12 @@ def test_only_the_policy_pack_edits_the_import_path():
 
 def test_the_stack_list_is_read_in_one_place():
     assert where(r"""glob\(["']Pulumi\.\*\.yaml""") == ["platform_config/stack.py"]
+
+
+def test_scripts_embed_no_python_programs():
+    # Python the scripts need is a module under tools/ (tested), called with `python3 -m tools.<name>`.
+    scripts = sorted((ROOT / "scripts").rglob("*.sh"))
+    assert scripts
+    embedded = [str(path.relative_to(ROOT)) for path in scripts
+                if re.search(r"python3?\s+(-\s|-c\b)|<<-?\s*'?PY", path.read_text())]
+    assert embedded == []
