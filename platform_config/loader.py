@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from .merge import deep_merge
 from .paths import PROJECT_ROOT
 from .models import PlatformConfig, ServiceSpec
-from .rules import reference_problems, suggest
+from .rules import reference_problems, service_problems, suggest
 from .yaml_source import YamlProblem, load_yaml
 
 PROJECT = "micropay-platform"
@@ -280,7 +280,7 @@ def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_R
     except ValidationError as error:
         # dict.fromkeys: one problem once, however many services inherit it.
         raise ConfigError(stack, list(dict.fromkeys(_describe(item, layers) for item in error.errors()))) from None
-    problems = reference_problems(config)
+    problems = reference_problems(config) + service_problems(config)
     if problems:
         raise ConfigError(stack, [problem.as_pair() for problem in problems])
     return config

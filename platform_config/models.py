@@ -439,16 +439,6 @@ class BlueGreen(Model):
     def colour(self, name: str) -> Colour:
         return self.blue if name == "blue" else self.green
 
-    def serving_problem(self) -> str | None:
-        active = self.colour(self.active)
-        if active.tag is None:
-            return (f"active colour '{self.active}' has no image tag: set blueGreen.{self.active}.tag "
-                    f"before switching, or keep blueGreen.active: {self.idle}")
-        if active.replicas == 0:
-            return (f"active colour '{self.active}' is scaled to 0 replicas and would serve nothing: "
-                    f"scale it up (blueGreen.{self.active}.replicas) before switching to it")
-        return None
-
 
 class ConnectionPool(Model):
     max_connections: int = Field(default=100, ge=1)
@@ -568,37 +558,6 @@ class ServiceSpec(Model):
                 raise ValueError(f"'{name}' is not a valid environment variable name")
         return value
 
-    @model_validator(mode="after")
-    def _coherent(self) -> "ServiceSpec":
-        budget = self.disruption_budget
-        floor = self.autoscaling.min_replicas if self.autoscaling.enabled else self.replicas
-        if budget.enabled and budget.min_available is not None and budget.min_available >= floor:
-            raise ValueError(
-                f"disruptionBudget.minAvailable ({budget.min_available}) is not below the minimum replica "
-                f"count ({floor}), so the budget blocks every eviction and node drains hang: "
-                f"set minAvailable to at most {floor - 1} or use maxUnavailable: 1"
-            )
-        if self.vertical_autoscaling.enabled and self.vertical_autoscaling.min_allowed and \
-                self.vertical_autoscaling.max_allowed:
-            low = self.vertical_autoscaling.min_allowed.as_dict()
-            high = self.vertical_autoscaling.max_allowed.as_dict()
-            for resource in set(low) & set(high):
-                if quantity_value(low[resource]) > quantity_value(high[resource]):
-                    raise ValueError(f"verticalAutoscaling.minAllowed.{resource} is above maxAllowed.{resource}")
-        unknown = sorted(key for key in self.config_env.values() if key not in self.config_data)
-        if unknown:
-            raise ValueError(f"configEnv reads {', '.join(unknown)}, which configData does not define: "
-                             "add the keys to configData or drop them from configEnv")
-        most_replicas = self.autoscaling.max_replicas if self.autoscaling.enabled else self.replicas
-        for claim_name, claim in self.claims.items():
-            if claim.mount_path and claim.access_mode.startswith("ReadWriteOnce") and most_replicas > 1:
-                raise ValueError(
-                    f"claims.{claim_name} is {claim.access_mode} but mounted by up to {most_replicas} replicas "
-                    "that may land on different nodes: use ReadWriteMany, or leave mountPath unset "
-                    "for a claim that a database in the namespace uses"
-                )
-        return self
-
     @field_validator("scanner_exceptions")
     @classmethod
     def _reasoned(cls, value: dict[str, str]) -> dict[str, str]:
@@ -608,48 +567,6 @@ class ServiceSpec(Model):
             if len(reason.strip()) < 20:
                 raise ValueError(f"scannerExceptions.{check}: give the reason for the exception in a sentence")
         return value
-
-    @model_validator(mode="after")
-    def _delivery(self) -> "ServiceSpec":
-        if self.delivery == "blueGreen" and self.blue_green is not None:
-            problem = self.blue_green.serving_problem()
-            if problem:
-                raise ValueError(f"blueGreen: {problem}")
-        if self.blue_green is not None and self.autoscaling.enabled:
-            for colour_name in ("blue", "green"):
-                replicas = self.blue_green.colour(colour_name).replicas
-                if replicas is not None and replicas > self.autoscaling.max_replicas:
-                    raise ValueError(
-                        f"blueGreen.{colour_name}.replicas ({replicas}) is the floor of that colour's autoscaler "
-                        f"but above its autoscaling.maxReplicas ({self.autoscaling.max_replicas}): lower it or "
-                        "raise maxReplicas")
-        if self.delivery != "blueGreen" and self.blue_green is not None:
-            raise ValueError("blueGreen settings on a service whose delivery is not blueGreen: "
-                             "set delivery: blueGreen or remove the blueGreen block")
-        canary_budget = self.canary.disruption_budget
-        if canary_budget is not None and canary_budget.min_available is not None:
-            canary_floor = (self.canary.autoscaling.min_replicas if self.canary.autoscaling
-                            and self.canary.autoscaling.enabled else self.canary.replicas)
-            if canary_floor is not None and canary_budget.min_available >= canary_floor:
-                raise ValueError(f"canary.disruptionBudget.minAvailable ({canary_budget.min_available}) is not below "
-                                 f"the canary's minimum replica count ({canary_floor}), so it blocks every "
-                                 f"eviction: set it to at most {canary_floor - 1}")
-        if self.canary.overrides:
-            forbidden = {"namespace", "port", "delivery", "canary", "blueGreen", "autoscaling", "disruptionBudget",
-                         "secrets", "configFiles", "configData", "claims", "callers", "dependencies",
-                         "ingress", "rbac"} & set(self.canary.overrides)
-            if forbidden:
-                raise ValueError(f"canary.overrides may change the canary's pods only, not {', '.join(sorted(forbidden))}"
-                                 " (those belong to the whole service; canary.autoscaling and "
-                                 "canary.disruptionBudget size the canary)")
-            try:
-                self.canary_spec()
-            except ValueError as error:
-                raise ValueError(f"canary.overrides: {error}") from None
-        if self.delivery != "canary" and self.canary.tag is not None:
-            raise ValueError("canary settings on a service whose delivery is not canary: "
-                             "set delivery: canary or remove canary.tag")
-        return self
 
     def canary_spec(self) -> "ServiceSpec":
         """The service as the canary's pods run it: the service's settings with canary.overrides."""

@@ -16,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator
 
+from pydantic import ValidationError
+
 from specs.workload import helper_config_map
 
 from .models import Container, PlatformConfig, ResourceAmounts, ServiceSpec
@@ -466,3 +468,110 @@ def _canary_routes(config: PlatformConfig) -> Iterator[Problem]:
         if service.delivery == "canary" and canary.tag and canary.replicas == 0:
             yield Problem(f"services.{name}.canary.replicas", "the canary header route sends requests to a canary "
                           "with 0 pods, so they fail", "give the canary at least one replica, or remove canary.tag")
+
+
+# --- one service's settings read together: run as soon as the config is parsed ------------------
+
+def service_problems(config: PlatformConfig) -> list[Problem]:
+    """A service's settings that contradict each other (a budget no eviction can meet, bounds the
+    wrong way round, a configEnv reading nothing, a shared single-node volume, delivery settings of
+    another strategy). Checked with the references, before anything reads a canary's pods
+    (``canary_spec``): the canary's overridden settings are held to the same rules."""
+    problems: list[Problem] = []
+    for name, service in config.services.items():
+        key = f"services.{name}"
+        found = [*_delivery_settings(key, service), *_one_service(key, service)]
+        if service.canary.overrides and not found:
+            found += _canary_pods(f"{key}.canary.overrides", service)
+        problems += found
+    return problems
+
+
+def _one_service(key: str, service: ServiceSpec) -> Iterator[Problem]:
+    floor = service.autoscaling.min_replicas if service.autoscaling.enabled else service.replicas
+    budget = service.disruption_budget
+    if budget.enabled and budget.min_available is not None:
+        yield from _evictions(f"{key}.disruptionBudget.minAvailable", budget.min_available, floor,
+                              "the minimum replica count", "or use maxUnavailable: 1")
+    vertical = service.vertical_autoscaling
+    if vertical.enabled and vertical.min_allowed and vertical.max_allowed:
+        low, high = vertical.min_allowed.as_dict(), vertical.max_allowed.as_dict()
+        for resource in sorted(set(low) & set(high)):
+            if parse_quantity(low[resource])[0] > parse_quantity(high[resource])[0]:
+                yield Problem(f"{key}.verticalAutoscaling.minAllowed.{resource}",
+                              f"{low[resource]} is above maxAllowed.{resource} ({high[resource]})",
+                              f"lower it to at most {high[resource]} or raise maxAllowed.{resource}")
+    for variable, data_key in service.config_env.items():
+        if data_key not in service.config_data:
+            yield Problem(f"{key}.configEnv.{variable}", f"reads '{data_key}', which configData does not define",
+                          f"add '{data_key}' to configData or drop {variable} from configEnv")
+    most = service.autoscaling.max_replicas if service.autoscaling.enabled else service.replicas
+    for claim_name, claim in service.claims.items():
+        if claim.mount_path and claim.access_mode.startswith("ReadWriteOnce") and most > 1:
+            yield Problem(f"{key}.claims.{claim_name}.accessMode",
+                          f"{claim.access_mode}, but mounted by up to {most} replicas that may land on different nodes",
+                          "use ReadWriteMany, or leave mountPath unset for a claim that a database in the "
+                          "namespace uses")
+
+
+def _evictions(key: str, min_available: int, floor: int, floor_name: str, otherwise: str) -> Iterator[Problem]:
+    if min_available >= floor:
+        yield Problem(key, f"{min_available} is not below {floor_name} ({floor}), so the budget blocks every "
+                           "eviction and node drains hang", f"set it to at most {floor - 1} {otherwise}")
+
+
+def _delivery_settings(key: str, service: ServiceSpec) -> Iterator[Problem]:
+    blue_green, canary = service.blue_green, service.canary
+    if blue_green is not None and service.delivery != "blueGreen":
+        yield Problem(f"{key}.blueGreen", "blueGreen settings on a service whose delivery is not blueGreen",
+                      "set delivery: blueGreen or remove the blueGreen block")
+    elif blue_green is not None:
+        active = blue_green.colour(blue_green.active)
+        if active.tag is None:
+            yield Problem(f"{key}.blueGreen.active", f"the active colour '{blue_green.active}' has no image tag",
+                          f"set blueGreen.{blue_green.active}.tag before switching, or keep blueGreen.active: "
+                          f"{blue_green.idle}")
+        elif active.replicas == 0:
+            yield Problem(f"{key}.blueGreen.active", f"the active colour '{blue_green.active}' is scaled to 0 "
+                          "replicas and would serve nothing",
+                          f"scale it up (blueGreen.{blue_green.active}.replicas) before switching to it")
+        for colour_name in ("blue", "green"):
+            replicas = blue_green.colour(colour_name).replicas
+            if service.autoscaling.enabled and replicas is not None and replicas > service.autoscaling.max_replicas:
+                yield Problem(f"{key}.blueGreen.{colour_name}.replicas",
+                              f"{replicas} is the floor of that colour's autoscaler but above its "
+                              f"autoscaling.maxReplicas ({service.autoscaling.max_replicas})",
+                              "lower it or raise maxReplicas")
+    if service.delivery != "canary" and canary.tag is not None:
+        yield Problem(f"{key}.canary.tag", "canary settings on a service whose delivery is not canary",
+                      "set delivery: canary or remove canary.tag")
+    if canary.disruption_budget is not None and canary.disruption_budget.min_available is not None:
+        floor = (canary.autoscaling.min_replicas if canary.autoscaling and canary.autoscaling.enabled
+                 else canary.replicas)
+        if floor is not None:
+            yield from _evictions(f"{key}.canary.disruptionBudget.minAvailable",
+                                  canary.disruption_budget.min_available, floor, "the canary's minimum replica count",
+                                  "(canary.autoscaling and canary.replicas size the canary)")
+    for setting in sorted(CANARY_WIDE_KEYS & set(canary.overrides)):
+        yield Problem(f"{key}.canary.overrides.{setting}", f"{setting} belongs to the whole service, not the "
+                      "canary's pods", "set it on the service; canary.autoscaling and canary.disruptionBudget "
+                      "size the canary")
+
+
+# Settings of the whole service (its objects, its traffic, its other tracks), which canary.overrides
+# may not change: they shape more than the canary's pods.
+CANARY_WIDE_KEYS = frozenset({"namespace", "port", "delivery", "canary", "blueGreen", "autoscaling",
+                              "disruptionBudget", "secrets", "configFiles", "configData", "claims", "callers",
+                              "dependencies", "ingress", "rbac"})
+
+
+def _canary_pods(key: str, service: ServiceSpec) -> Iterator[Problem]:
+    try:
+        canary = service.canary_spec()
+    except ValidationError as error:
+        for item in error.errors():
+            where = ".".join(str(part) for part in item["loc"])
+            yield Problem(f"{key}.{where}" if where else key, item["msg"].removeprefix("Value error, "),
+                          "correct the override, or remove it to keep the service's setting")
+        return
+    yield from _one_service(key, canary)
