@@ -141,26 +141,10 @@ class RollingUpdate(Model):
     max_surge: int | str = 1
     max_unavailable: int | str = 0
 
-    @model_validator(mode="after")
-    def _can_progress(self) -> "RollingUpdate":
-        if str(self.max_surge) in ("0", "0%") and str(self.max_unavailable) in ("0", "0%"):
-            raise ValueError("maxSurge and maxUnavailable are both 0, so a rollout can never progress: "
-                             "set maxSurge to 1")
-        return self
-
 
 class Lifecycle(Model):
     pre_stop_sleep_seconds: int = Field(default=10, ge=0)
     termination_grace_period_seconds: int = Field(default=30, ge=1)
-
-    @model_validator(mode="after")
-    def _grace_covers_pre_stop(self) -> "Lifecycle":
-        if self.termination_grace_period_seconds <= self.pre_stop_sleep_seconds:
-            raise ValueError(
-                f"terminationGracePeriodSeconds ({self.termination_grace_period_seconds}) must exceed "
-                f"preStopSleepSeconds ({self.pre_stop_sleep_seconds}), or the pod is killed before it drains"
-            )
-        return self
 
 
 class PodSecurity(Model):
@@ -204,16 +188,6 @@ class Autoscaling(Model):
     pods_metrics: list[PodsMetric] = []
     behavior: ScalingBehavior | None = None
 
-    @model_validator(mode="after")
-    def _bounds(self) -> "Autoscaling":
-        if self.enabled:
-            if self.min_replicas > self.max_replicas:
-                raise ValueError(f"minReplicas ({self.min_replicas}) is above maxReplicas ({self.max_replicas}): "
-                                 "lower minReplicas or raise maxReplicas")
-            if self.cpu_utilization is None and self.memory_utilization is None and not self.pods_metrics:
-                raise ValueError("an enabled autoscaler needs at least one metric: set cpuUtilization")
-        return self
-
     @property
     def scaled_resources(self) -> set[str]:
         return {name for name, target in (("cpu", self.cpu_utilization), ("memory", self.memory_utilization))
@@ -233,12 +207,6 @@ class DisruptionBudget(Model):
     min_available: int | None = Field(default=None, ge=0)
     max_unavailable: int | None = Field(default=None, ge=1)
     unhealthy_pod_eviction_policy: Literal["AlwaysAllow", "IfHealthyBudget"] = "AlwaysAllow"
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> "DisruptionBudget":
-        if self.min_available is not None and self.max_unavailable is not None:
-            raise ValueError("set either minAvailable or maxUnavailable, not both")
-        return self
 
 
 SecretSource = Literal["generated", "provided", "external", "static"]
@@ -492,13 +460,6 @@ class Canary(Model):
         if not HTTP_HEADER_NAME.match(value):
             raise ValueError(f"'{value}' is not a valid HTTP header name: use letters, digits and '-'")
         return value.lower()
-
-    @model_validator(mode="after")
-    def _weight_needs_image(self) -> "Canary":
-        if self.weight > 0 and self.tag is None:
-            raise ValueError(f"weight {self.weight} sends traffic to a canary without an image: "
-                             "set canary.tag, or set canary.weight to 0")
-        return self
 
 
 class ServiceSpec(Model):

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from specs.workload import helper_config_map
 
-from .models import Container, PlatformConfig, ResourceAmounts, ServiceSpec
+from .models import Autoscaling, Container, DisruptionBudget, PlatformConfig, ResourceAmounts, ServiceSpec
 from .quantities import parse_quantity
 
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -488,6 +488,18 @@ def service_problems(config: PlatformConfig) -> list[Problem]:
 
 
 def _one_service(key: str, service: ServiceSpec) -> Iterator[Problem]:
+    strategy = service.strategy
+    if str(strategy.max_surge) in ("0", "0%") and str(strategy.max_unavailable) in ("0", "0%"):
+        yield Problem(f"{key}.strategy.maxSurge", "maxSurge and maxUnavailable are both 0, so a rollout can never "
+                      "progress", "set maxSurge to 1")
+    lifecycle = service.lifecycle
+    if lifecycle.termination_grace_period_seconds <= lifecycle.pre_stop_sleep_seconds:
+        yield Problem(f"{key}.lifecycle.terminationGracePeriodSeconds",
+                      f"{lifecycle.termination_grace_period_seconds} must exceed preStopSleepSeconds "
+                      f"({lifecycle.pre_stop_sleep_seconds}), or the pod is killed before it drains",
+                      f"raise it to at least {lifecycle.pre_stop_sleep_seconds + 1} or shorten the preStop sleep")
+    yield from _autoscaler(f"{key}.autoscaling", service.autoscaling)
+    yield from _budget_bounds(f"{key}.disruptionBudget", service.disruption_budget)
     floor = service.autoscaling.min_replicas if service.autoscaling.enabled else service.replicas
     budget = service.disruption_budget
     if budget.enabled and budget.min_available is not None:
@@ -512,6 +524,23 @@ def _one_service(key: str, service: ServiceSpec) -> Iterator[Problem]:
                           f"{claim.access_mode}, but mounted by up to {most} replicas that may land on different nodes",
                           "use ReadWriteMany, or leave mountPath unset for a claim that a database in the "
                           "namespace uses")
+
+
+def _autoscaler(key: str, autoscaling: Autoscaling | None) -> Iterator[Problem]:
+    if autoscaling is None or not autoscaling.enabled:
+        return
+    if autoscaling.min_replicas > autoscaling.max_replicas:
+        yield Problem(f"{key}.minReplicas", f"{autoscaling.min_replicas} is above maxReplicas "
+                      f"({autoscaling.max_replicas})", "lower minReplicas or raise maxReplicas")
+    if autoscaling.cpu_utilization is None and autoscaling.memory_utilization is None and not autoscaling.pods_metrics:
+        yield Problem(f"{key}.cpuUtilization", "an enabled autoscaler needs at least one metric, and this one has "
+                      "none", "set cpuUtilization (or memoryUtilization, or podsMetrics)")
+
+
+def _budget_bounds(key: str, budget: DisruptionBudget | None) -> Iterator[Problem]:
+    if budget is not None and budget.min_available is not None and budget.max_unavailable is not None:
+        yield Problem(f"{key}.maxUnavailable", "is set beside minAvailable, and a budget takes one bound",
+                      "set either minAvailable or maxUnavailable, not both")
 
 
 def _evictions(key: str, min_available: int, floor: int, floor_name: str, otherwise: str) -> Iterator[Problem]:
@@ -542,6 +571,11 @@ def _delivery_settings(key: str, service: ServiceSpec) -> Iterator[Problem]:
                               f"{replicas} is the floor of that colour's autoscaler but above its "
                               f"autoscaling.maxReplicas ({service.autoscaling.max_replicas})",
                               "lower it or raise maxReplicas")
+    if canary.weight > 0 and canary.tag is None:
+        yield Problem(f"{key}.canary.tag", f"is not set, so weight {canary.weight} sends traffic to a canary "
+                      "without an image", "set canary.tag, or set canary.weight to 0")
+    yield from _autoscaler(f"{key}.canary.autoscaling", canary.autoscaling)
+    yield from _budget_bounds(f"{key}.canary.disruptionBudget", canary.disruption_budget)
     if service.delivery != "canary" and canary.tag is not None:
         yield Problem(f"{key}.canary.tag", "canary settings on a service whose delivery is not canary",
                       "set delivery: canary or remove canary.tag")

@@ -39,7 +39,7 @@ CASES = [
     ("unknown-secret-like-key", BASE_SETTINGS, {"catalgo": "x"}, "micropay-platform:catalgo",
      "did you mean 'catalog'"),
     ("hpa-min-above-max", with_service("user-service", autoscaling={"minReplicas": 5, "maxReplicas": 2}), {},
-     "services.user-service.autoscaling", "minReplicas (5) is above maxReplicas (2)"),
+     "services.user-service.autoscaling.minReplicas", "5 is above maxReplicas (2)"),
     ("request-above-limit", with_service("user-service", resources={"requests": {"cpu": "3"}}), {},
      "services.user-service.resources", "requests.cpu (3) is above limits.cpu (500m)"),
     ("malformed-quantity", with_service("user-service", resources={"limits": {"memory": "4 gigs"}}), {},
@@ -50,8 +50,8 @@ CASES = [
      "did you mean 'api-gateway'"),
     ("pdb-blocks-evictions", with_service("config-server", disruptionBudget={"minAvailable": 1}), {},
      "services.config-server.disruptionBudget.minAvailable", "blocks every eviction"),
-    ("pdb-both-bounds", with_service("user-service", disruptionBudget={"minAvailable": 1, "maxUnavailable": 1}),
-     {}, "services.user-service.disruptionBudget", "either minAvailable or maxUnavailable"),
+    ("pdb-both-bounds", with_service("user-service", disruptionBudget={"minAvailable": 0, "maxUnavailable": 1}),
+     {}, "services.user-service.disruptionBudget.maxUnavailable", "either minAvailable or maxUnavailable"),
     ("latest-tag", with_service("user-service", tag="latest"), {}, "services.user-service.tag", "'latest'"),
     ("invalid-namespace-name", with_service("user-service", namespace="Micropay_User"), {},
      "services.user-service.namespace", "DNS-1123"),
@@ -63,9 +63,9 @@ CASES = [
      "'rolling', 'blueGreen' or 'canary'"),
     ("grace-shorter-than-prestop", with_service("user-service", lifecycle={"preStopSleepSeconds": 30,
                                                                           "terminationGracePeriodSeconds": 20}),
-     {}, "services.user-service.lifecycle", "must exceed preStopSleepSeconds"),
+     {}, "services.user-service.lifecycle.terminationGracePeriodSeconds", "20 must exceed preStopSleepSeconds (30)"),
     ("rollout-cannot-progress", with_service("user-service", strategy={"maxSurge": 0, "maxUnavailable": 0}), {},
-     "services.user-service.strategy", "can never progress"),
+     "services.user-service.strategy.maxSurge", "can never progress"),
     ("probe-path-relative", with_service("user-service", probes={"readiness": {"path": "health"}}), {},
      "services.user-service.probes.readiness.path", "start it with '/'"),
     ("plain-secret-value", with_service("payment-service", secrets=[{"name": "s", "keys": {
@@ -117,8 +117,19 @@ CASES = [
         "configEnv": {"LEVEL": "log-level"}}}), {}, "services.api-gateway.canary.overrides.configEnv.LEVEL",
      "configData does not define"),
     ("autoscaling-without-metrics", with_service("user-service", autoscaling={
-        "cpuUtilization": None, "memoryUtilization": None}), {}, "services.user-service.autoscaling",
+        "cpuUtilization": None, "memoryUtilization": None}), {}, "services.user-service.autoscaling.cpuUtilization",
      "at least one metric"),
+    ("canary-weight-without-tag", with_service("api-gateway", canary={"weight": 10}), {},
+     "services.api-gateway.canary.tag", "sends traffic to a canary without an image"),
+    ("canary-hpa-min-above-max", with_service("api-gateway", canary={"tag": "1.1.0", "weight": 10, "autoscaling": {
+        "minReplicas": 3, "maxReplicas": 2}}), {}, "services.api-gateway.canary.autoscaling.minReplicas",
+     "3 is above maxReplicas (2)"),
+    ("canary-pdb-both-bounds", with_service("api-gateway", canary={"tag": "1.1.0", "weight": 10, "disruptionBudget": {
+        "minAvailable": 0, "maxUnavailable": 1}}), {}, "services.api-gateway.canary.disruptionBudget.maxUnavailable",
+     "beside minAvailable"),
+    ("canary-overrides-grace-shorter-than-prestop", with_service("api-gateway", canary={"overrides": {"lifecycle": {
+        "preStopSleepSeconds": 30, "terminationGracePeriodSeconds": 20}}}), {},
+     "services.api-gateway.canary.overrides.lifecycle.terminationGracePeriodSeconds", "must exceed"),
 ]
 
 

@@ -233,7 +233,7 @@ def test_promotion_makes_the_canary_stable_and_removes_it():
 @pytest.mark.parametrize("override,key,words", [
     (canary(130), "canary.weight", "less than or equal to 100"),
     (canary(-5), "canary.weight", "greater than or equal to 0"),
-    ({"api-gateway": {"canary": {"weight": 10}}}, "canary", "without an image"),
+    ({"api-gateway": {"canary": {"weight": 10}}}, "canary.tag", "without an image"),
     (canary(10, header="canary version"), "canary.header", "not a valid HTTP header name"),
     (canary(10, annotations={"deployment.kubernetes.io/revision": "week3"}), "canary.annotations",
      "Deployment controller"),
