@@ -10,7 +10,7 @@ from platform_config.stack import stack_names
 from tools import cluster
 from tools.kube_api import KubeClient
 from tools.pins import pin
-from tools.render import RenderResult, render_stack
+from tools.render import RenderResult, dump, render_stack
 
 STACKS = stack_names(ROOT)
 
@@ -18,6 +18,12 @@ STACKS = stack_names(ROOT)
 @lru_cache(maxsize=None)
 def rendered(stack: str) -> RenderResult:
     return render_stack(stack)
+
+
+@lru_cache(maxsize=None)
+def rendered_text(stack: str) -> str:
+    """The stack's objects as `make render` writes them."""
+    return dump(rendered(stack).manifests)
 
 
 def objects(stack: str, kind: str | None = None) -> list[dict]:

@@ -21,9 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, STACKS, rendered
+from conftest import ROOT, STACKS, rendered_text
 from tools.pins import pin
-from tools.render import dump
 
 CONFIG = ROOT / ".checkov.yaml"
 CHECKOV_VENV = ROOT / ".venv-checkov"
@@ -82,7 +81,7 @@ def scan(tmp_path_factory) -> Scan:
     result = Scan()
     for stack in STACKS:
         try:
-            (directory / f"{stack}.yaml").write_text(dump(rendered(stack).manifests))
+            (directory / f"{stack}.yaml").write_text(rendered_text(stack))
         except Exception as error:  # noqa: BLE001 - the stack's own tests report it; here it cannot be scanned
             result.render_errors[stack] = f"{type(error).__name__}: {error}"
     result.command = [checkov_executable(), "--config-file", str(CONFIG), "--directory", str(directory),

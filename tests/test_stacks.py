@@ -3,7 +3,7 @@
 import json
 import re
 
-from conftest import STACKS, objects, rendered
+from conftest import STACKS, objects, rendered, rendered_text
 from invariants import check_workloads
 
 
@@ -25,9 +25,7 @@ def test_object_names_are_unique(stack):
 
 def test_integers_stay_integers(stack):
     # A stable render (the same text twice) is what tests/test_golden.py checks against the committed files.
-    from tools.render import dump
-
-    text = dump(rendered(stack).manifests)
+    text = rendered_text(stack)
     assert re.search(r":\s-?\d+\.0$", text, re.MULTILINE) is None
     for deployment in objects(stack, "Deployment"):
         assert isinstance(deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], int)
@@ -36,7 +34,7 @@ def test_integers_stay_integers(stack):
 def test_no_secret_value_reaches_the_rendered_yaml(stack):
     from tools.render import MOCK_RANDOM_RESULT, dump
 
-    text = dump(rendered(stack).manifests)
+    text = rendered_text(stack)
     assert MOCK_RANDOM_RESULT not in text
     for secret in objects(stack, "Secret"):
         for section in ("data", "stringData"):
