@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import pytest
 
-from conftest import STACKS, find, objects
+from conftest import STACKS, find, objects, rendered
 from platform_config.loader import ConfigError, load_platform_config
 from platform_config.models import Canary
 from platform_config.stack import stack_file_config
@@ -36,12 +36,13 @@ def pick(result, kind, name):
     return next(item for item in result.manifests if item["kind"] == kind and item["metadata"]["name"] == name)
 
 
-GREEN_DEPLOYED = {"payment-service": {"blueGreen": {
-    "active": "blue", "blue": {"tag": "1.0.0", "replicas": 5}, "green": {"tag": "1.1.0", "replicas": 5}}}}
-GREEN_ACTIVE = {"payment-service": {"blueGreen": {
-    "active": "green", "blue": {"tag": "1.0.0", "replicas": 5}, "green": {"tag": "1.1.0", "replicas": 5}}}}
+# Production is at release step 1 of both runbooks (README): green 1.1.0 deployed beside blue 1.0.0,
+# and the api-gateway canary 1.1.0 at 10 % on one pod. The steps after it are these overrides.
+PRODUCTION_BLUE_GREEN = SETTINGS["services"]["payment-service"]["blueGreen"]
+assert PRODUCTION_BLUE_GREEN == {"active": "blue", "green": {"tag": "1.1.0"}}
+GREEN_ACTIVE = {"payment-service": {"blueGreen": {"active": "green", "green": {"tag": "1.1.0"}}}}
 BLUE_SCALED_DOWN = {"payment-service": {"blueGreen": {
-    "active": "green", "blue": {"tag": "1.0.0", "replicas": 0}, "green": {"tag": "1.1.0", "replicas": 5}}}}
+    "active": "green", "blue": {"replicas": 0}, "green": {"tag": "1.1.0"}}}}
 
 
 # --- blue-green -------------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def test_both_blue_green_services_use_the_pair_in_every_stack(stack):
 
 
 def test_switch_changes_only_the_service_selectors():
-    before, after = render_with(GREEN_DEPLOYED), render_with(GREEN_ACTIVE)
+    before, after = rendered("production"), render_with(GREEN_ACTIVE)
     diff = diff_manifests(before.manifests, after.manifests)
     assert diff == {"added": set(), "removed": set(), "changed": {
         ("Service", "micropay-payment", "payment-service"),
@@ -82,13 +83,13 @@ def test_switch_changes_only_the_service_selectors():
 
 
 def test_each_colour_has_its_own_hpa_and_pdb_and_no_static_replicas():
-    result = render_with(GREEN_DEPLOYED)
+    result = rendered("production")
     for colour in ("blue", "green"):
         deployment = pick(result, "Deployment", f"payment-service-{colour}")
         assert "replicas" not in deployment["spec"]
         hpa = pick(result, "HorizontalPodAutoscaler", f"payment-service-{colour}-hpa")
         assert hpa["spec"]["scaleTargetRef"]["name"] == f"payment-service-{colour}"
-        assert hpa["spec"]["minReplicas"] == 5
+        assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)
         pdb = pick(result, "PodDisruptionBudget", f"payment-service-{colour}-pdb")
         assert pdb["spec"]["selector"]["matchLabels"] == {"app": "payment-service", "version": colour}
 
@@ -162,7 +163,7 @@ def test_header_route_comes_first_and_weights_sum_to_100(weight):
 
 
 def test_seed_canary_is_ten_percent_on_one_pod():
-    result = render_with(canary(10))
+    result = rendered("production")
     canary_deployment = pick(result, "Deployment", "api-gateway-canary")
     assert canary_deployment["spec"]["replicas"] == 1
     assert canary_deployment["spec"]["template"]["metadata"]["labels"]["version"] == "canary"
@@ -184,7 +185,7 @@ def test_canary_replicas_follow_the_weight_unless_set(canary_settings, replicas)
 
 
 def test_every_subset_matches_exactly_one_deployment():
-    result = render_with(canary(50))
+    result = rendered("production")
     rule = pick(result, "DestinationRule", "api-gateway")
     assert rule["apiVersion"] == "networking.istio.io/v1"
     gateways = [item for item in result.manifests if item["kind"] == "Deployment"
@@ -203,13 +204,14 @@ def test_every_subset_matches_exactly_one_deployment():
 def test_starting_a_canary_from_rest_leaves_the_destination_rule_alone():
     at_rest = render_with({"api-gateway": {"canary": {"weight": 0}}})
     assert routes(at_rest)[0]["name"] == "weighted"
-    diff = diff_manifests(at_rest.manifests, render_with(canary(10)).manifests)
+    diff = diff_manifests(at_rest.manifests, rendered("production").manifests)
     assert diff == {"added": {("Deployment", "micropay-core", "api-gateway-canary")}, "removed": set(),
                     "changed": {("VirtualService", "micropay-core", "api-gateway")}}
 
 
 def test_weight_step_changes_only_the_split_and_canary_replicas():
-    diff = diff_manifests(render_with(canary(10)).manifests, render_with(canary(50)).manifests)
+    # From production's one pod at 10 % to 50 %, the canary's pods following the weight (2 of a floor of 3).
+    diff = diff_manifests(rendered("production").manifests, render_with(canary(50)).manifests)
     assert diff == {"added": set(), "removed": set(), "changed": {
         ("VirtualService", "micropay-core", "api-gateway"),
         ("Deployment", "micropay-core", "api-gateway-canary")}}
