@@ -16,6 +16,16 @@ def test_each_stack_renders_its_committed_objects(stack):
                     pytrace=False)
 
 
+def test_golden_files_read_back_to_the_rendered_objects(stack):
+    # Literal blocks and libyaml's emitter change how text is written, never what it says.
+    assert read_golden(stack) == rendered(stack).manifests
+
+
+def test_multi_line_text_is_written_line_by_line():
+    text = golden_path("example-service").read_text()
+    assert "  example-service.json: |-\n    {\n      \"annotations\": {\n" in text
+
+
 def test_golden_files_are_the_stacks_and_nothing_else():
     assert sorted(path.stem for path in GOLDEN_DIR.glob("*.yaml")) == STACKS
 

@@ -202,8 +202,21 @@ def diff_manifests(before: list[dict], after: list[dict]) -> dict[str, set[tuple
     }
 
 
+class _Dumper(yaml.CSafeDumper):
+    """libyaml's emitter (one output on every machine, and fast), with multi-line text as literal blocks."""
+
+
+def _text(dumper: yaml.CSafeDumper, value: str) -> yaml.ScalarNode:
+    # Dashboards and config files line by line, so a diff of a render shows the lines that changed
+    # (the emitter falls back to a quoted string where a block cannot hold the text exactly).
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def dump(manifests: list[dict]) -> str:
-    return yaml.safe_dump_all(manifests, sort_keys=True, default_flow_style=False, width=120)
+    return yaml.dump_all(manifests, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=120)
 
 
 def main(argv: list[str] | None = None) -> int:
