@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from pydantic.alias_generators import to_camel
 
 from .merge import deep_merge
-from .quantities import QuantityError, canonical_quantity, quantity_value
+from .quantities import QuantityError, canonical_quantity
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 HTTP_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -89,20 +89,6 @@ class Resources(Model):
     requests: ResourceAmounts
     limits: ResourceAmounts
 
-    @model_validator(mode="after")
-    def _requests_within_limits(self) -> "Resources":
-        requests, limits = self.requests.as_dict(), self.limits.as_dict()
-        for resource in ("cpu", "memory", "ephemeral-storage"):
-            request, limit = requests.get(resource), limits.get(resource)
-            if request is None and limit is None and resource == "ephemeral-storage":
-                continue
-            if request is None or limit is None:
-                raise ValueError(f"set both requests.{resource} and limits.{resource}")
-            if quantity_value(request) > quantity_value(limit):
-                raise ValueError(f"requests.{resource} ({request}) is above limits.{resource} ({limit}): "
-                                 "lower the request or raise the limit")
-        return self
-
     def as_dict(self) -> dict[str, dict[str, str]]:
         return {"requests": self.requests.as_dict(), "limits": self.limits.as_dict()}
 
@@ -128,13 +114,6 @@ class Probes(Model):
     startup: Probe
     liveness: Probe
     readiness: Probe
-
-    @model_validator(mode="after")
-    def _success_threshold_rules(self) -> "Probes":
-        for kind in ("startup", "liveness"):
-            if getattr(self, kind).success_threshold != 1:
-                raise ValueError(f"{kind}.successThreshold must be 1 (the API server rejects any other value)")
-        return self
 
 
 class RollingUpdate(Model):
@@ -227,16 +206,6 @@ class SecretKey(Model):
     value: str | None = None
     env: str | None = None
 
-    @model_validator(mode="after")
-    def _no_plain_values(self) -> "SecretKey":
-        if self.value is not None and self.source != "static":
-            raise ValueError("a secret value must not be written in plain text: run "
-                             "`pulumi config set --secret <key> <value>` and name that key in configKey "
-                             "(only source: static, for non-sensitive values such as a user name, takes a value)")
-        if self.source == "static" and self.value is None:
-            raise ValueError("source: static needs a value")
-        return self
-
 
 class SecretSpec(Model):
     name: str | None = None
@@ -298,12 +267,6 @@ class Container(Model):
 
     _name = field_validator("name")(lambda value: _dns_label(value))
     _tag = field_validator("tag")(lambda value: _pinned(value))
-
-    @model_validator(mode="after")
-    def _config_needs_a_path(self) -> "Container":
-        if self.config_files and not self.config_mount_path:
-            raise ValueError(f"container '{self.name}' has configFiles but no configMountPath")
-        return self
 
 
 class RbacRule(Model):

@@ -20,7 +20,8 @@ from pydantic import ValidationError
 
 from specs.workload import helper_config_map
 
-from .models import Autoscaling, Container, DisruptionBudget, PlatformConfig, ResourceAmounts, ServiceSpec
+from .models import (Autoscaling, Container, DisruptionBudget, PlatformConfig, ResourceAmounts, Resources,
+                     ServiceSpec)
 from .quantities import parse_quantity
 
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -202,14 +203,22 @@ def _amount_problems(key: str, amounts: ResourceAmounts) -> Iterator[Problem]:
                           f"write the unit, e.g. {text}Mi")
 
 
+def _helpers(key: str, service: ServiceSpec) -> Iterator[tuple[str, Container]]:
+    """Each sidecar and init container with its key (``services.<name>.sidecars.0``)."""
+    for group in ("sidecars", "initContainers"):
+        helpers: list[Container] = service.sidecars if group == "sidecars" else service.init_containers
+        for index, helper in enumerate(helpers):
+            yield f"{key}.{group}.{index}", helper
+
+
+def _container_resources(key: str, service: ServiceSpec) -> list[tuple[str, Resources]]:
+    return [(f"{key}.resources", service.resources),
+            *((f"{where}.resources", helper.resources) for where, helper in _helpers(key, service))]
+
+
 def _quantities(config: PlatformConfig) -> Iterator[Problem]:
     for name, service in config.services.items():
-        containers = [(f"services.{name}.resources", service.resources)]
-        for group in ("sidecars", "initContainers"):
-            helpers: list[Container] = service.sidecars if group == "sidecars" else service.init_containers
-            containers += [(f"services.{name}.{group}.{index}.resources", helper.resources)
-                           for index, helper in enumerate(helpers)]
-        for key, resources in containers:
+        for key, resources in _container_resources(f"services.{name}", service):
             yield from _amount_problems(f"{key}.requests", resources.requests)
             yield from _amount_problems(f"{key}.limits", resources.limits)
         for claim_name, claim in service.claims.items():
@@ -500,6 +509,27 @@ def _one_service(key: str, service: ServiceSpec) -> Iterator[Problem]:
                       f"raise it to at least {lifecycle.pre_stop_sleep_seconds + 1} or shorten the preStop sleep")
     yield from _autoscaler(f"{key}.autoscaling", service.autoscaling)
     yield from _budget_bounds(f"{key}.disruptionBudget", service.disruption_budget)
+    for where, resources in _container_resources(key, service):
+        yield from _requests_within_limits(where, resources)
+    for kind in ("startup", "liveness"):
+        threshold = getattr(service.probes, kind).success_threshold
+        if threshold != 1:
+            yield Problem(f"{key}.probes.{kind}.successThreshold", f"is {threshold}, and the API server accepts "
+                          f"only 1 for a {kind} probe", "set it to 1 or leave it out")
+    for where, helper in _helpers(key, service):
+        if helper.config_files and not helper.config_mount_path:
+            yield Problem(f"{where}.configMountPath", f"container '{helper.name}' has configFiles but nowhere to "
+                          "mount them", "set configMountPath, e.g. /etc/<name>")
+    for index, secret in enumerate(service.secrets):
+        for key_name, secret_key in secret.keys.items():
+            where = f"{key}.secrets.{index}.keys.{key_name}.value"
+            if secret_key.value is not None and secret_key.source != "static":
+                yield Problem(where, "a secret value must not be written in plain text",
+                              "run `pulumi config set --secret <key> <value>` and name that key in configKey "
+                              "(only source: static, for non-sensitive values such as a user name, takes a value)")
+            elif secret_key.source == "static" and secret_key.value is None:
+                yield Problem(where, "source: static needs a value", "write the (non-sensitive) value here, or "
+                              "choose another source")
     floor = service.autoscaling.min_replicas if service.autoscaling.enabled else service.replicas
     budget = service.disruption_budget
     if budget.enabled and budget.min_available is not None:
@@ -524,6 +554,21 @@ def _one_service(key: str, service: ServiceSpec) -> Iterator[Problem]:
                           f"{claim.access_mode}, but mounted by up to {most} replicas that may land on different nodes",
                           "use ReadWriteMany, or leave mountPath unset for a claim that a database in the "
                           "namespace uses")
+
+
+def _requests_within_limits(key: str, resources: Resources) -> Iterator[Problem]:
+    requests, limits = resources.requests.as_dict(), resources.limits.as_dict()
+    for resource in ("cpu", "memory", "ephemeral-storage"):
+        request, limit = requests.get(resource), limits.get(resource)
+        if request is None and limit is None and resource == "ephemeral-storage":
+            continue
+        if request is None or limit is None:
+            missing = "requests" if request is None else "limits"
+            yield Problem(f"{key}.{missing}.{resource}", f"is not set, and {resource} needs a request and a limit",
+                          f"set both requests.{resource} and limits.{resource}")
+        elif parse_quantity(request)[0] > parse_quantity(limit)[0]:
+            yield Problem(f"{key}.requests.{resource}", f"{request} is above limits.{resource} ({limit})",
+                          "lower the request or raise the limit")
 
 
 def _autoscaler(key: str, autoscaling: Autoscaling | None) -> Iterator[Problem]:

@@ -41,7 +41,21 @@ CASES = [
     ("hpa-min-above-max", with_service("user-service", autoscaling={"minReplicas": 5, "maxReplicas": 2}), {},
      "services.user-service.autoscaling.minReplicas", "5 is above maxReplicas (2)"),
     ("request-above-limit", with_service("user-service", resources={"requests": {"cpu": "3"}}), {},
-     "services.user-service.resources", "requests.cpu (3) is above limits.cpu (500m)"),
+     "services.user-service.resources.requests.cpu", "3 is above limits.cpu (500m)"),
+    ("limit-missing", with_service("user-service", resources={"requests": {"memory": "256Mi"}, "limits": {
+        "memory": None}}), {}, "services.user-service.resources.limits.memory", "needs a request and a limit"),
+    ("canary-overrides-request-above-limit", with_service("api-gateway", canary={"overrides": {"resources": {
+        "requests": {"cpu": "8"}}}}), {}, "services.api-gateway.canary.overrides.resources.requests.cpu",
+     "8 is above limits.cpu"),
+    ("liveness-success-threshold", with_service("user-service", probes={"liveness": {"successThreshold": 2}}), {},
+     "services.user-service.probes.liveness.successThreshold", "accepts only 1 for a liveness probe"),
+    ("sidecar-config-without-mount-path", with_service("user-service", sidecars=[{
+        "name": "agent", "image": "registry.example/agent", "tag": "1.0.0", "configFiles": {"agent.yml": "a: 1"},
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "50m", "memory": "64Mi"}}}]),
+     {}, "services.user-service.sidecars.0.configMountPath", "configFiles but nowhere to mount them"),
+    ("static-secret-without-value", with_service("payment-service", secrets=[{"name": "s", "keys": {
+        "db-user": {"source": "static"}}}]), {}, "services.payment-service.secrets.0.keys.db-user.value",
+     "source: static needs a value"),
     ("malformed-quantity", with_service("user-service", resources={"limits": {"memory": "4 gigs"}}), {},
      "services.user-service.resources.limits.memory", "not a Kubernetes quantity"),
     ("unknown-dependency", with_service("user-service", dependencies=["postgres"]), {},
@@ -69,7 +83,7 @@ CASES = [
     ("probe-path-relative", with_service("user-service", probes={"readiness": {"path": "health"}}), {},
      "services.user-service.probes.readiness.path", "start it with '/'"),
     ("plain-secret-value", with_service("payment-service", secrets=[{"name": "s", "keys": {
-        "db-password": {"value": "hunter2"}}}]), {}, "services.payment-service.secrets.0.keys.db-password",
+        "db-password": {"value": "hunter2"}}}]), {}, "services.payment-service.secrets.0.keys.db-password.value",
      "must not be written in plain text"),
     ("missing-provided-secret", with_service("payment-service", secrets=[{"name": "s", "keys": {
         "db-password": {"source": "provided", "configKey": "payment-db-password"}}}]), {},
@@ -156,3 +170,10 @@ def test_secret_values_are_never_echoed():
     with pytest.raises(ConfigError) as caught:
         load("development", settings, {"payment-db-password": "Placeholder"})
     assert "Placeholder" not in str(caught.value)
+
+
+def test_a_plain_secret_value_is_refused_without_echoing_it():
+    settings = with_service("payment-service", secrets=[{"name": "s", "keys": {"db-password": {"value": "hunter2"}}}])
+    with pytest.raises(ConfigError) as caught:
+        load("development", settings, {})
+    assert "hunter2" not in str(caught.value) and "hunter2" not in repr(caught.value.problems)
