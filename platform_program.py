@@ -28,7 +28,6 @@ from platform_config.release_plan import plan_text, release_plan
 from platform_config.rules import config_problems, suggest
 from specs import mesh as mesh_specs
 from specs import observability as observability_specs
-from specs.delivery import plan_for
 from specs import traffic
 
 
@@ -76,14 +75,11 @@ def load(stack: str, settings: dict, secrets: dict[str, str], plain_secrets: fro
 
 
 def preflight(config: PlatformConfig) -> None:
-    """Build every plan and alert rule once, and prove every namespace's capacity at peak, so a
-    mistake they reveal stops the run before registration."""
+    """Build every alert rule once (configured PromQL selectors are parsed there), and prove every
+    namespace's capacity at peak, so a mistake they reveal stops the run before registration.
+    Delivery plans need no trial: service_problems has already checked what they read."""
     problems = []
     for name, spec in config.services.items():
-        try:
-            plan_for(name, spec)
-        except ValueError as error:
-            problems.append((f"services.{name}.delivery", str(error)))
         try:
             observability_specs.alert_rules(name, spec.namespace, spec, config.platform.observability.runbook_base_url)
         except ValueError as error:
