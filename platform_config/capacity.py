@@ -5,9 +5,9 @@ the sum of its app containers (sidecars included) and its largest init container
 containers run one at a time, before the app containers); requests and limits are summed
 exactly (``Fraction`` of base units, as the API server's ``Quantity`` arithmetic does).
 
-Peak demand per workload track: its autoscaler maximum (else its replicas) plus the rolling
-update's surge, since a rollout at the maximum briefly runs ``max + maxSurge`` pods. On top of
-that, what the delivery strategy runs at once:
+Peak demand per workload track: a rolling update at its autoscaler maximum (else its replicas),
+counted by ``rollout_pods``: the surge pods plus the pods the rollout has just stopped, which the
+quota still charges while they terminate. On top of that, what the delivery strategy runs at once:
 
 * blue-green: during a switch the idle colour runs at the active colour's size, whether or not
   it is deployed yet (the release's first step puts it there);
@@ -16,6 +16,9 @@ that, what the delivery strategy runs at once:
 
 The part of the demand that only a release step adds is kept apart, so a namespace may accept it
 knowingly (``namespaces.<name>.acceptReleaseAboveQuota``); the serving tracks must always fit.
+
+The mesh's injected proxy is not counted: the program sets no proxy resources, so they are the mesh
+installation's (``global.proxy.resources``), unknown here; README "Capacity" says what to add for them.
 """
 
 from __future__ import annotations
@@ -61,14 +64,55 @@ def pod_footprint(spec: ServiceSpec) -> dict[str, Fraction]:
     return footprint
 
 
+def _scaled(value: int | str, replicas: int, round_up: bool) -> int:
+    text = str(value)
+    if not text.endswith("%"):
+        return int(text)
+    share = replicas * int(text[:-1]) / 100
+    return math.ceil(share) if round_up else math.floor(share)
+
+
 def surge(spec: ServiceSpec, replicas: int) -> int:
     """Extra pods a rollout may run: maxSurge, a percentage rounded up as the Deployment controller does."""
     if replicas == 0:
         return 0
-    value = str(spec.strategy.max_surge)
-    if value.endswith("%"):
-        return math.ceil(replicas * int(value[:-1]) / 100)
-    return int(value)
+    return _scaled(spec.strategy.max_surge, replicas, round_up=True)
+
+
+def unavailable(spec: ServiceSpec, replicas: int) -> int:
+    """maxUnavailable, a percentage rounded down; 1 when both fenceposts resolve to 0 (as the controller does)."""
+    if replicas == 0:
+        return 0
+    value = _scaled(spec.strategy.max_unavailable, replicas, round_up=False)
+    return 1 if value == 0 and surge(spec, replicas) == 0 else value
+
+
+def rollout_pods(spec: ServiceSpec, replicas: int) -> int:
+    """The most pods a rolling update of ``replicas`` pods has charged to the quota at once.
+
+    Kubernetes 1.34's pod quota evaluator (``QuotaV1Pod``) keeps charging a terminating pod until it
+    is gone (or its deletion timestamp plus grace period has passed), while the Deployment controller
+    counts only ReplicaSet sizes: the moment it scales the old ReplicaSet down it scales the new one
+    up to ``replicas + maxSurge`` again, before the stopped pods have left. One step stops at most
+    ``maxSurge + maxUnavailable`` old pods (``allPods - (replicas - maxUnavailable)`` with the new ones
+    available) and never more than the old ReplicaSet holds; the new ReplicaSet never exceeds
+    ``replicas``. So with ``stopped`` pods terminating the charge is ``replicas`` old and new pods plus
+    ``min(replicas, surge + stopped)``: 12 for 10 pods at maxSurge 1, maxUnavailable 0. A step waits
+    for its new pods to become available; pods that take longer to stop than a new pod takes to be
+    ready overlap the next step, and the quota then only delays that step's pods (the ReplicaSet
+    retries them once the stopped pods are gone), which is why one step's worth is the figure.
+    """
+    return replicas + sum(rollout_extras(spec, replicas))
+
+
+def rollout_extras(spec: ServiceSpec, replicas: int) -> tuple[int, int]:
+    """(surge pods, terminating pods) beyond ``replicas`` at a rollout's fullest (see ``rollout_pods``)."""
+    if replicas == 0:
+        return 0, 0
+    extra = surge(spec, replicas)
+    stopped = min(extra + unavailable(spec, replicas), replicas)
+    surging = min(replicas, extra)
+    return surging, min(replicas, extra + stopped) - surging
 
 
 def track_ceiling(plan: TrackPlan) -> int:
@@ -113,46 +157,42 @@ class NamespaceDemand:
         return sum((count(track) * track.footprint[key] for track in self.tracks), Fraction(0))
 
 
-def _with_surge(spec: ServiceSpec, pods: int) -> int:
-    return pods + surge(spec, pods)
-
-
 def service_tracks(name: str, spec: ServiceSpec) -> list[TrackDemand]:
     plan = plan_for(name, spec)
     tracks = {track_plan.track.version: track_plan for track_plan in plan.tracks}
     if spec.delivery == "blueGreen":
         colours = spec.colours
         active = tracks[colours.active]
-        active_pods = _with_surge(spec, track_ceiling(active))
+        active_pods = rollout_pods(spec, track_ceiling(active))
         result = [TrackDemand(name, active.track.deployment_name, active_pods, active_pods,
-                              f"active colour: {_ceiling_words(active)} + surge", pod_footprint(spec),
+                              f"active colour: {_rollout_words(spec, active)}", pod_footprint(spec),
                               _scale_key(active))]
         idle = tracks.get(colours.idle)
-        idle_now = _with_surge(spec, track_ceiling(idle)) if idle else 0
+        idle_now = rollout_pods(spec, track_ceiling(idle)) if idle else 0
         result.append(TrackDemand(name, f"{name}-{colours.idle}", idle_now, max(idle_now, active_pods),
                                   "idle colour at the active colour's size during a switch", pod_footprint(spec),
                                   _scale_key(active)))
         return result
     if spec.delivery == "canary":
         stable = tracks["stable"]
-        stable_pods = _with_surge(spec, track_ceiling(stable))
+        stable_pods = rollout_pods(spec, track_ceiling(stable))
         result = [TrackDemand(name, stable.track.deployment_name, stable_pods, stable_pods,
-                              f"stable: {_ceiling_words(stable)} + surge", pod_footprint(spec), _scale_key(stable))]
+                              f"stable: {_rollout_words(spec, stable)}", pod_footprint(spec), _scale_key(stable))]
         canary = tracks.get("canary")
         canary_spec = spec.canary_spec()
-        now = _with_surge(canary_spec, track_ceiling(canary)) if canary else 0
+        now = rollout_pods(canary_spec, track_ceiling(canary)) if canary else 0
         autoscaling = spec.canary.autoscaling
         largest = max(spec.canary.steps)
         at_step = (autoscaling.max_replicas if autoscaling is not None and autoscaling.enabled
                    else canary_weight_replicas(spec, largest))
         scale_key = ("canary.autoscaling.maxReplicas" if autoscaling is not None and autoscaling.enabled
                      else "canary.steps")
-        result.append(TrackDemand(name, f"{name}-canary", now, max(now, _with_surge(canary_spec, at_step)),
+        result.append(TrackDemand(name, f"{name}-canary", now, max(now, rollout_pods(canary_spec, at_step)),
                                   f"canary at its largest step, {largest} %", pod_footprint(canary_spec), scale_key))
         return result
     (only,) = plan.tracks
-    pods = _with_surge(spec, track_ceiling(only))
-    return [TrackDemand(name, only.track.deployment_name, pods, pods, f"{_ceiling_words(only)} + surge",
+    pods = rollout_pods(spec, track_ceiling(only))
+    return [TrackDemand(name, only.track.deployment_name, pods, pods, _rollout_words(spec, only),
                         pod_footprint(spec), _scale_key(only))]
 
 
@@ -164,6 +204,11 @@ def _ceiling_words(plan: TrackPlan) -> str:
     if plan.autoscaling is not None:
         return f"autoscaler maximum {plan.autoscaling.max_replicas}"
     return f"{plan.track.replicas} replicas"
+
+
+def _rollout_words(spec: ServiceSpec, plan: TrackPlan) -> str:
+    surging, terminating = rollout_extras(spec, track_ceiling(plan))
+    return f"{_ceiling_words(plan)} + {surging} surge + {terminating} terminating"
 
 
 def namespace_demands(config: PlatformConfig) -> dict[str, NamespaceDemand]:

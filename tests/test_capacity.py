@@ -8,7 +8,8 @@ from fractions import Fraction
 import pytest
 
 from conftest import STACKS, objects
-from platform_config.capacity import check_capacity, namespace_demands, pod_footprint, show, surge
+from platform_config.capacity import (check_capacity, namespace_demands, pod_footprint, rollout_pods, show, surge,
+                                      unavailable)
 from platform_config.loader import ConfigError, load_platform_config
 from platform_config.merge import deep_merge
 from platform_config.quantities import quantity_value
@@ -48,7 +49,8 @@ def test_figures_agree_with_the_rendered_objects(stack):
     """Recount what the quota admission charges from the rendered Deployments and HPAs alone.
 
     Only the release-step extras (an idle colour not yet deployed, a canary not at its largest
-    step) are beyond the rendered objects, so the configured demand (``now``) must match exactly.
+    step) are beyond the rendered objects, so the configured demand (``now``) must match exactly;
+    each Deployment counts its rollout as ``simulated_rollout`` steps it with the rendered strategy.
     """
     demands = namespace_demands(config_of(stack))
     hpas = {(hpa["metadata"]["namespace"], hpa["spec"]["scaleTargetRef"]["name"]): hpa["spec"]["maxReplicas"]
@@ -60,8 +62,9 @@ def test_figures_agree_with_the_rendered_objects(stack):
             if deployment["metadata"]["namespace"] != namespace:
                 continue
             spec = deployment["spec"]
-            count = hpas.get((namespace, deployment["metadata"]["name"]), spec.get("replicas", 0))
-            count += spec["strategy"]["rollingUpdate"]["maxSurge"] if count else 0
+            rolling = spec["strategy"]["rollingUpdate"]
+            count = simulated_rollout(hpas.get((namespace, deployment["metadata"]["name"]), spec.get("replicas", 0)),
+                                      rolling["maxSurge"], rolling["maxUnavailable"])
             pods += count
             pod = spec["template"]["spec"]
             for key in expected:
@@ -78,44 +81,87 @@ def test_figures_agree_with_the_rendered_objects(stack):
             assert demand.total(key) <= quantity_value(hard), (namespace, key)
 
 
-def test_production_payment_peak_is_both_colours_at_the_autoscaler_maximum():
+def simulated_rollout(replicas: int, max_surge: int, max_unavailable: int) -> int:
+    """The most pods a rolling update charges to the quota, stepped as the Deployment controller steps it.
+
+    Each step: the new ReplicaSet grows while old + new stays within replicas + maxSurge (never past
+    replicas); its pods become available, and the pods stopped by the previous step are gone by then;
+    the old ReplicaSet shrinks by all + new - (replicas - maxUnavailable), and those pods keep
+    counting while the new ReplicaSet grows again. Stepping, not the closed form of ``rollout_pods``.
+    """
+    old, new, stopping, most = replicas, 0, 0, replicas
+    while old:
+        new = min(replicas, replicas + max_surge - old)
+        most = max(most, old + new + stopping)
+        stopping = min(old, old + new - (replicas - max_unavailable))
+        old -= stopping
+    return max(most, old + min(replicas, replicas + max_surge - old) + stopping)
+
+
+@pytest.mark.parametrize("max_surge", [0, 1, 2, 3, 5])
+@pytest.mark.parametrize("max_unavailable", [0, 1, 2])
+@pytest.mark.parametrize("replicas", [0, 1, 2, 3, 4, 10, 25])
+def test_a_rollout_holds_its_surge_and_the_pods_it_has_just_stopped(replicas, max_surge, max_unavailable):
+    if max_surge == max_unavailable == 0:
+        return   # refused by the config model (a rollout that can never progress)
+    spec = config_of("development", services={"user-service": {"strategy": {
+        "maxSurge": max_surge, "maxUnavailable": max_unavailable}}}).services["user-service"]
+    assert rollout_pods(spec, replicas) == simulated_rollout(replicas, max_surge, max_unavailable)
+
+
+def test_production_payment_peak_is_both_colours_rolling_at_the_autoscaler_maximum():
+    # Per colour: 10 pods, 1 surge pod, and the pod the rollout has just stopped, which the quota
+    # counts until it is gone (the local cluster refused the 12th pod at a quota of 11 pods' worth).
     demand = namespace_demands(config_of("production"))["micropay-payment"]
     assert [(track.deployment, track.now, track.peak) for track in demand.tracks] == [
-        ("payment-service-blue", 11, 11), ("payment-service-green", 11, 11)]
+        ("payment-service-blue", 12, 12), ("payment-service-green", 12, 12)]
     assert {key: show(key, demand.total(key)) for key in ("requests.cpu", "requests.memory", "limits.cpu",
                                                           "limits.memory", "pods")} == {
-        "requests.cpu": "22", "requests.memory": "44Gi", "limits.cpu": "88", "limits.memory": "176Gi", "pods": "22"}
+        "requests.cpu": "24", "requests.memory": "48Gi", "limits.cpu": "96", "limits.memory": "192Gi", "pods": "24"}
 
 
 # --- one test per kind of shortfall ---------------------------------------------------------
-# Development: fraud-detection-service alone in micropay-fraud, HPA 1-2, maxSurge 1, 100m/256Mi
-# requests and 500m/1Gi limits per pod, so its peak is 3 pods.
+# Development: fraud-detection-service alone in micropay-fraud, HPA 1-2, maxSurge 1, maxUnavailable 0,
+# 100m/256Mi requests and 500m/1Gi limits per pod, so its peak is 4 pods: 2, a surge pod and the pod
+# the rollout has just stopped.
 
 def test_requests_shortfall():
-    (problem,) = refused("development", namespaces={"micropay-fraud": {"quota": {"requestsCpu": "250m"}}})
+    (problem,) = refused("development", namespaces={"micropay-fraud": {"quota": {"requestsCpu": "350m"}}})
     path, message = problem
     assert path == "namespaces.micropay-fraud.quota.requestsCpu"
-    assert "namespace micropay-fraud: requests.cpu needs 300m at peak but the ResourceQuota allows 250m" in message
-    assert "fraud-detection-service 3 pods × 100m (autoscaler maximum 2 + surge)" in message
-    assert "raise namespaces.micropay-fraud.quota.requestsCpu to at least 300m" in message
+    assert "namespace micropay-fraud: requests.cpu needs 400m at peak but the ResourceQuota allows 350m" in message
+    assert "fraud-detection-service 4 pods × 100m (autoscaler maximum 2 + 1 surge + 1 terminating)" in message
+    assert "raise namespaces.micropay-fraud.quota.requestsCpu to at least 400m" in message
     assert "or lower services.fraud-detection-service.autoscaling.maxReplicas, " \
            "services.fraud-detection-service.resources.requests.cpu" in message
 
 
 def test_limits_shortfall():
-    (problem,) = refused("development", namespaces={"micropay-fraud": {"quota": {"limitsMemory": "2Gi"}}})
+    (problem,) = refused("development", namespaces={"micropay-fraud": {"quota": {"limitsMemory": "3Gi"}}})
     assert problem[0] == "namespaces.micropay-fraud.quota.limitsMemory"
-    assert "limits.memory needs 3Gi at peak but the ResourceQuota allows 2Gi" in problem[1]
+    assert "limits.memory needs 4Gi at peak but the ResourceQuota allows 3Gi" in problem[1]
     assert "services.fraud-detection-service.resources.limits.memory" in problem[1]
 
 
 def test_pods_shortfall():
-    (problem,) = refused("development", namespaces={"micropay-fraud": {"quota": {"pods": 2}}})
+    (problem,) = refused("development", namespaces={"micropay-fraud": {"quota": {"pods": 3}}})
     assert problem == ("namespaces.micropay-fraud.quota.pods",
-                       "stack 'development', namespace micropay-fraud: pods needs 3 at peak but the ResourceQuota "
-                       "allows 2 (fraud-detection-service 3 pods (autoscaler maximum 2 + surge)): raise "
-                       "namespaces.micropay-fraud.quota.pods to at least 3, or lower "
+                       "stack 'development', namespace micropay-fraud: pods needs 4 at peak but the ResourceQuota "
+                       "allows 3 (fraud-detection-service 4 pods (autoscaler maximum 2 + 1 surge + 1 terminating)): "
+                       "raise namespaces.micropay-fraud.quota.pods to at least 4, or lower "
                        "services.fraud-detection-service.autoscaling.maxReplicas")
+
+
+def test_terminating_pods_shortfall():
+    """A quota that holds the surge but not the pods a rollout has just stopped: refused, naming both.
+
+    Planning's API rolls at its HPA maximum of 20 with maxSurge 2 and maxUnavailable 1: each step
+    stops 3 old pods while 2 new ones surge, so 25 pods, beside a canary at 100 % (5 + 2 + 3)."""
+    (problem,) = refused("planning-production", namespaces={"financial-planning-prod": {"quota": {"pods": 32}}})
+    assert problem[0] == "namespaces.financial-planning-prod.quota.pods"
+    assert "pods needs 35 at peak but the ResourceQuota allows 32" in problem[1]
+    assert "financial-planning-api 25 pods (stable: autoscaler maximum 20 + 2 surge + 3 terminating)" in problem[1]
+    assert "raise namespaces.financial-planning-prod.quota.pods to at least 35" in problem[1]
 
 
 def test_claims_and_storage_shortfall():
@@ -178,14 +224,24 @@ def test_surge_as_the_deployment_controller_rounds_it(max_surge, replicas, extra
     assert surge(spec.services["user-service"], replicas) == extra
 
 
+@pytest.mark.parametrize("max_surge,max_unavailable,replicas,stopped", [
+    (1, "25%", 10, 2), (1, "25%", 3, 0), (0, "25%", 3, 1), (0, 2, 10, 2), (1, 1, 0, 0)])
+def test_unavailable_as_the_deployment_controller_rounds_it(max_surge, max_unavailable, replicas, stopped):
+    # Rounded down; when both resolve to 0 the controller takes maxUnavailable 1 so the rollout can move.
+    spec = config_of("development", services={"user-service": {"strategy": {
+        "maxSurge": max_surge, "maxUnavailable": max_unavailable}}})
+    assert unavailable(spec.services["user-service"], replicas) == stopped
+
+
 # --- release steps --------------------------------------------------------------------------
-# Staging: payment-service blue only (HPA 2-4), so blue peaks at 5 pods and the switch at 10.
+# Staging: payment-service blue only (HPA 2-4), so blue peaks at 6 pods (4 + 1 surge + 1 terminating)
+# and the switch at 12.
 
 def test_blue_green_switch_needs_the_idle_colour_at_the_active_size():
     (problem,) = refused("staging", namespaces={"micropay-payment": {"quota": {"pods": 6}}})
-    assert "pods needs 10 at peak but the ResourceQuota allows 6" in problem[1]
-    assert "payment-service-blue 5 pods (active colour: autoscaler maximum 4 + surge)" in problem[1]
-    assert "payment-service-green 5 pods (idle colour at the active colour's size during a switch)" in problem[1]
+    assert "pods needs 12 at peak but the ResourceQuota allows 6" in problem[1]
+    assert "payment-service-blue 6 pods (active colour: autoscaler maximum 4 + 1 surge + 1 terminating)" in problem[1]
+    assert "payment-service-green 6 pods (idle colour at the active colour's size during a switch)" in problem[1]
 
 
 def test_a_namespace_may_accept_a_release_step_above_quota_knowingly():
@@ -195,21 +251,22 @@ def test_a_namespace_may_accept_a_release_step_above_quota_knowingly():
     config = load("staging", settings, secrets)
     (accepted,) = check_capacity(config).accepted
     assert accepted[0] == "namespaces.micropay-payment.quota.pods" and reason in accepted[1]
-    assert any("pods needs 10 at peak" in warning for warning in render_config("staging", settings, secrets).warnings)
-    # The serving colour at its own maximum must still fit: 4 pods cannot hold blue's 5.
-    (problem,) = refused("staging", namespaces={"micropay-payment": {"quota": {"pods": 4},
+    assert any("pods needs 12 at peak" in warning for warning in render_config("staging", settings, secrets).warnings)
+    # The serving colour rolling at its own maximum must still fit: 5 pods cannot hold blue's 6.
+    (problem,) = refused("staging", namespaces={"micropay-payment": {"quota": {"pods": 5},
                                                                     "acceptReleaseAboveQuota": reason}})
-    assert "pods needs 10 at peak but the ResourceQuota allows 4" in problem[1]
+    assert "pods needs 12 at peak but the ResourceQuota allows 5" in problem[1]
 
 
 def test_canary_counts_its_largest_configured_step():
-    # micropay-core in staging: api-gateway 4 + 1, config-server and eureka-server 2 + 1 each, and
-    # the canary at 100 % of the stable floor of 2 (2 + 1): 14 pods.
-    (problem,) = refused("staging", namespaces={"micropay-core": {"quota": {"pods": 13}}})
-    assert "pods needs 14 at peak" in problem[1]
-    assert "api-gateway-canary 3 pods (canary at its largest step, 100 %)" in problem[1]
+    # micropay-core in staging, each rolling with a surge pod and a terminating one: api-gateway 4 + 2,
+    # config-server and eureka-server 2 + 2 each, and the canary at 100 % of the stable floor of 2 (2 + 2):
+    # 18 pods. With steps up to 50 % the canary is 1 + 1 + 1 pods: 16.
+    (problem,) = refused("staging", namespaces={"micropay-core": {"quota": {"pods": 17}}})
+    assert "pods needs 18 at peak" in problem[1]
+    assert "api-gateway-canary 4 pods (canary at its largest step, 100 %)" in problem[1]
     assert "services.api-gateway.canary.steps" in problem[1]
-    settings, secrets = settings_with("staging", namespaces={"micropay-core": {"quota": {"pods": 13}}},
+    settings, secrets = settings_with("staging", namespaces={"micropay-core": {"quota": {"pods": 16}}},
                                       services={"api-gateway": {"canary": {"steps": [10, 50]}}})
     load("staging", settings, secrets)
 
@@ -217,4 +274,4 @@ def test_canary_counts_its_largest_configured_step():
 def test_production_canary_now_and_at_its_largest_step():
     demand = namespace_demands(config_of("production"))["micropay-balance"]
     assert [(track.deployment, track.now, track.peak) for track in demand.tracks] == [
-        ("balance-service", 11, 11), ("balance-service-canary", 2, 4)]
+        ("balance-service", 12, 12), ("balance-service-canary", 2, 5)]

@@ -8,6 +8,7 @@ ResourceQuota at peak size, scheduling over the simulated nodes, Service endpoin
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import subprocess
@@ -19,8 +20,12 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, START_BUDGET_SECONDS, STACKS, rendered, wait_until
-from platform_config.loader import load_platform_config
+from platform_config.capacity import namespace_demands, show
+from platform_config.loader import ConfigError, load_platform_config
+from platform_config.merge import deep_merge
+from platform_config.quantities import quantity_value
 from platform_config.stack import stack_file_config
+from platform_program import load
 from tools import cluster
 from tools.kube_api import ApiError, KubeClient, is_true
 
@@ -294,6 +299,13 @@ def settle(kube: KubeClient, namespaces: list[str], timeout: float = PEAK_TIMEOU
         time.sleep(1)
 
 
+def release_step(kube: KubeClient, kind: str, name: str, namespace: str, step: str) -> None:
+    """A new pod template, so the workload rolls at its current size (what a release does)."""
+    kube.merge_patch(kube.resource("apps/v1", kind).path(namespace, name),
+                     {"spec": {"template": {"metadata": {"annotations": {"micropay.io/release-step": step}}}}},
+                     field_manager=FIELD_MANAGER)
+
+
 @pytest.fixture(scope="module")
 def peak(kube):
     """The peak stack applied, settled at its own replica counts, then every HPA target scaled to its
@@ -308,10 +320,8 @@ def peak(kube):
                    hpa["spec"]["maxReplicas"], field_manager=HPA_FIELD_MANAGER)
     settle(kube, namespaces)
     for hpa in (item for item in manifests if item["kind"] == "HorizontalPodAutoscaler"):
-        target, namespace = hpa["spec"]["scaleTargetRef"], hpa["metadata"]["namespace"]
-        kube.merge_patch(kube.resource("apps/v1", target["kind"]).path(namespace, target["name"]),
-                         {"spec": {"template": {"metadata": {"annotations": {"micropay.io/release-step": "peak"}}}}},
-                         field_manager=FIELD_MANAGER)
+        target = hpa["spec"]["scaleTargetRef"]
+        release_step(kube, target["kind"], target["name"], hpa["metadata"]["namespace"], "peak")
     settle(kube, namespaces)
     yield problems_by_namespace(kube, namespaces)
     delete_namespaces(kube, namespaces)
@@ -356,6 +366,56 @@ def test_pods_run_on_simulated_nodes_and_services_have_ready_endpoints(peak, kub
             if not ready:
                 without.append(f"{namespace}/{service['metadata']['name']}")
     assert not without, f"Services with ready pods but no ready endpoints: {without}"
+
+
+# One Deployment (HPA 3–10, 4 CPU / 8Gi of limits per pod), so limits.cpu binds and a rollout's steps
+# are not shared with another track's.
+AGREEMENT_NAMESPACE = "micropay-fraud"
+
+
+def quota_refusals(kube: KubeClient, namespace: str, seen: set[str]) -> list[str]:
+    return [event["message"] for event in kube.list("v1", "Event", namespace)
+            if event["metadata"]["uid"] not in seen and event.get("reason") == "FailedCreate"
+            and "exceeded quota" in event.get("message", "")]
+
+
+def test_the_check_and_the_cluster_agree_on_a_namespace_peak(peak, kube):
+    """A quota equal to the check's peak admits the whole peak; one pod's worth below, both refuse it.
+
+    The stack's quota for the namespace is the check's figure exactly, and the peak fixture rolled its
+    Deployment at HPA maximum under it with every pod created and scheduled. Lowered by one pod's limits,
+    the check refuses the stack naming the key, and the same rollout on the cluster meets
+    `FailedCreate … exceeded quota` (the pod it has just stopped is still charged), yet still completes.
+    """
+    namespace = AGREEMENT_NAMESPACE
+    settings, secrets, _ = stack_file_config(PEAK_STACK)
+    demand = namespace_demands(load_platform_config(PEAK_STACK, settings))[namespace]
+    (track,) = demand.tracks
+    need, one_pod = demand.total("limits.cpu"), track.footprint["limits.cpu"]
+    (quota,) = kube.list("v1", "ResourceQuota", namespace)
+    assert quantity_value(quota["spec"]["hard"]["limits.cpu"]) == need, "the quota is not the check's figure"
+    assert namespace not in peak, "\n".join(peak[namespace])
+
+    below = show("limits.cpu", need - one_pod)
+    lowered = deep_merge(copy.deepcopy(settings), {"namespaces": {namespace: {"quota": {"limitsCpu": below}}}})
+    with pytest.raises(ConfigError) as refused:
+        load(PEAK_STACK, lowered, secrets)
+    (problem,) = refused.value.problems
+    assert problem[0] == f"namespaces.{namespace}.quota.limitsCpu"
+    assert f"limits.cpu needs {show('limits.cpu', need)} at peak but the ResourceQuota allows {below}" in problem[1]
+
+    kube.merge_patch(kube.resource("v1", "ResourceQuota").path(namespace, quota["metadata"]["name"]),
+                     {"spec": {"hard": {"limits.cpu": below}}}, field_manager=FIELD_MANAGER)
+    wait_until("the quota controller to take the lowered quota", lambda: kube.get(
+        "v1", "ResourceQuota", quota["metadata"]["name"], namespace)["status"]["hard"]["limits.cpu"] == below)
+    seen = {event["metadata"]["uid"] for event in kube.list("v1", "Event", namespace)}
+    for deployment in kube.list("apps/v1", "Deployment", namespace):
+        release_step(kube, "Deployment", deployment["metadata"]["name"], namespace, "one-pod-below")
+    refusals = wait_until(f"FailedCreate … exceeded quota in {namespace} at limits.cpu {below}",
+                          lambda: quota_refusals(kube, namespace, seen), timeout=PEAK_TIMEOUT)
+    assert any("limits.cpu" in message for message in refusals), refusals
+    wait_until(f"the rollout in {namespace} to complete after the refusals", lambda: all(
+        rolled_out(item) for item in kube.list("apps/v1", "Deployment", namespace)), timeout=PEAK_TIMEOUT)
 
 
 # --- through `pulumi up`: the kubernetes plugin in cluster mode -----------------------------------

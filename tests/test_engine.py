@@ -232,6 +232,21 @@ def test_engine_says_which_plugins_ran(providers):
             assert f"using pulumi-resource-{name} from $PATH at {path}" in result.stdout + result.stderr
 
 
+def test_the_engine_home_of_the_cache_keeps_no_automatic_debug_log(engine):
+    """The CLI's automatic log (70 % of a preview's engine CPU, profiled) is off in the engine home
+    `make setup` made: a preview leaves no log there. An installed CLI keeps its own home as it is."""
+    engine.stack("development")
+    engine.run("preview")
+    cache_cli = CACHE / "pulumi" / f"v{pin('pulumi')}" / "bin" / "pulumi"
+    if shutil.which("pulumi", path=engine.env["PATH"]) == str(cache_cli):
+        logs = Path(engine.env["PULUMI_HOME"]) / "logs"
+        assert logs.is_file() and "MICROPAY_ENGINE_LOG=1" in logs.read_text(), \
+            f"{logs}: the CLI's automatic log directory is back (re-run scripts/setup_engine.sh)"
+    else:
+        home = Path(engine.env.get("PULUMI_HOME") or Path.home() / ".pulumi")
+        assert not (home / "logs").is_file(), "set-up must not touch the log settings of an installed CLI"
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_up_in_render_mode_writes_the_offline_render_and_a_second_up_changes_nothing(providers, stack):
     providers.stack(stack)
@@ -345,3 +360,14 @@ def test_stack_export_holds_no_plain_text_secret(providers, stack, provides_secr
     assert provided <= revealed
     exported = providers.run("stack", "export").stdout
     assert [value for value in revealed | provided if value in exported] == []
+
+
+def test_the_engine_benchmark_section_runs():
+    """`make bench`'s engine section (tiny sizes): every preview succeeds and every figure is computed."""
+    from benchmarks.run import engine_section
+
+    lines, seconds = engine_section((2, 4), 1)
+    text = "\n".join(lines)
+    for stack in ("production", "synthetic-2", "synthetic-4"):
+        assert f"| {stack} |" in text and seconds[stack] > 0
+    assert "Per added resource" in text and seconds["ratio:marginal"] > 0

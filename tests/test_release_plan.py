@@ -83,10 +83,11 @@ def test_blue_green_step_5_scales_blue_down():
 
 
 # --- canary runbook, from rest to promotion -------------------------------------------------------
-# micropay-core's headroom stays the same through the release: capacity is proven for the largest step.
+# micropay-core's headroom stays the same through the release: capacity is proven for the largest step (its
+# quota is that peak, so none is left).
 
 CANARY_AT_REST = {"tag": None, "weight": 0, "replicas": None}
-HEADROOM = "headroom after: 4 CPU / 8Gi of limits, 3 pods"
+HEADROOM = "headroom after: 0 CPU / 0 of limits, 0 pods"
 
 
 def canary_step(weight: int, replicas: int) -> dict:
