@@ -76,12 +76,13 @@ def _default(field) -> str:
     return f"`{json.dumps(value, default=str)}`"
 
 
-def rows(model: type[BaseModel], prefix: str = "", seen: tuple = ()) -> list[tuple[str, str, str]]:
+def rows(model: type[BaseModel], prefix: str = "", seen: tuple = ()) -> list[tuple[str, str, str, str]]:
+    """(key, type, default, meaning) of every key of a model and of the models inside it."""
     result = []
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
         result.append((key.replace("<", "&lt;").replace(">", "&gt;"), _type_name(field.annotation),
-                       _default(field)))
+                       _default(field), (field.description or "").replace("|", "\\|")))
         nested = _nested(field.annotation, key)
         if nested is not None and nested[0] not in seen:
             result += rows(nested[0], nested[1], seen + (nested[0],))
@@ -120,8 +121,8 @@ def render() -> str:
         "",
     ]
     for title, model, description in SECTIONS:
-        lines += [f"## {title}", "", description, "", "| key | type | default |", "|---|---|---|"]
-        lines += [f"| `{key}` | {kind} | {default} |" for key, kind, default in rows(model)]
+        lines += [f"## {title}", "", description, "", "| key | type | default | meaning |", "|---|---|---|---|"]
+        lines += [f"| `{key}` | {kind} | {default} | {meaning} |" for key, kind, default, meaning in rows(model)]
         lines.append("")
     names, table = stack_rows(stacks)
     lines += ["## Per-stack values", "",
