@@ -16,7 +16,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from platform_config.loader import default_config_key
 from platform_config.models import PlatformSettings, ServiceSpec
 from specs import mesh as mesh_specs
 from specs import network as network_specs
@@ -62,7 +61,6 @@ class MicroService(pulumi.ComponentResource):
                 object_specs.config_map_data(spec), [secret.model_dump() for secret in spec.secrets],
                 [helper.config_files for helper in [*spec.sidecars, *spec.init_containers]]),
             env=env,
-            extra_annotations=mesh_specs.pod_annotations(args.platform.mesh),
         )
         plan = args.plan or rolling_plan(service, spec)
         self.deployments = {track.track.deployment_name: self._track(track, pod) for track in plan.tracks}
@@ -157,7 +155,7 @@ class MicroService(pulumi.ComponentResource):
             return password.result
         if source == "provided":
             return pulumi.Output.secret(self._args.provided_secrets[
-                key.config_key or default_config_key(self._args.name, key_name)])
+                key.stack_key(self._args.name, key_name)])
         return pulumi.Output.secret(key.value)
 
     def _secrets(self) -> dict[str, tuple[str, str]]:

@@ -17,8 +17,11 @@ quota still charges while they terminate. On top of that, what the delivery stra
 The part of the demand that only a release step adds is kept apart, so a namespace may accept it
 knowingly (``namespaces.<name>.acceptReleaseAboveQuota``); the serving tracks must always fit.
 
-The mesh's injected proxy is not counted: the program sets no proxy resources, so they are the mesh
-installation's (``global.proxy.resources``), unknown here; README "Capacity" says what to add for them.
+On an Istio stack every pod not opted out of injection also runs ``istio-proxy``, sized by the
+``sidecar.istio.io/proxy*`` annotations the program writes (``specs.mesh.injected_proxy``), and counted
+as a native sidecar (Istio's default since 1.27): it runs beside every init container and every app
+container, so a pod charges the proxy on top of max(app containers, largest init container). Istio's
+own ``istio-init`` takes the same amounts and runs alone, so it never charges more.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from platform_config.models import Container, PlatformConfig, ServiceSpec
+from platform_config.models import Container, Mesh, PlatformConfig, ProxyResources, ServiceSpec
 from platform_config.quantities import BINARY_SI, DECIMAL_SI, format_quantity, quantity_value
 from specs.delivery import TrackPlan, canary_weight_replicas, plan_for
+from specs.mesh import injected_proxy
 from specs.namespace import quota_hard
 
 COMPUTE = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
@@ -51,8 +55,9 @@ def show(key: str, value: Fraction) -> str:
     return format_quantity(value, BINARY_SI if is_memory_like(key) else DECIMAL_SI)
 
 
-def pod_footprint(spec: ServiceSpec) -> dict[str, Fraction]:
-    """What one pod charges to the quota: max(sum of app containers, largest init container)."""
+def pod_footprint(spec: ServiceSpec, proxy: ProxyResources | None = None) -> dict[str, Fraction]:
+    """What one pod charges to the quota: max(sum of app containers, largest init container), plus the
+    injected proxy, which runs beside both."""
     app = [spec.resources.as_dict(), *(sidecar.resources.as_dict() for sidecar in spec.sidecars)]
     init = [helper.resources.as_dict() for helper in spec.init_containers]
     footprint = {}
@@ -60,8 +65,14 @@ def pod_footprint(spec: ServiceSpec) -> dict[str, Fraction]:
         section, resource = key.split(".")
         running = sum((quantity_value(amounts[section][resource]) for amounts in app), Fraction(0))
         starting = max((quantity_value(amounts[section][resource]) for amounts in init), default=Fraction(0))
-        footprint[key] = max(running, starting)
+        beside = quantity_value(proxy.as_dict()[section][resource]) if proxy else Fraction(0)
+        footprint[key] = max(running, starting) + beside
     return footprint
+
+
+def proxy_key(name: str, spec: ServiceSpec, prefix: str = "") -> str:
+    """The key that sizes the service's istio-proxy: its own proxyResources, else the platform's."""
+    return f"services.{name}.{prefix}proxyResources" if spec.proxy_resources else "platform.mesh.proxyResources"
 
 
 def _scaled(value: int | str, replicas: int, round_up: bool) -> int:
@@ -134,6 +145,8 @@ class TrackDemand:
     footprint: dict[str, Fraction]
     # The service key that sizes this track, for the fix a message proposes.
     scale_key: str
+    # The key that sizes the track's injected istio-proxy; None when its pods have none.
+    proxy_key: str | None = None
 
 
 @dataclass
@@ -157,27 +170,29 @@ class NamespaceDemand:
         return sum((count(track) * track.footprint[key] for track in self.tracks), Fraction(0))
 
 
-def service_tracks(name: str, spec: ServiceSpec) -> list[TrackDemand]:
+def service_tracks(name: str, spec: ServiceSpec, mesh: Mesh) -> list[TrackDemand]:
     plan = plan_for(name, spec)
     tracks = {track_plan.track.version: track_plan for track_plan in plan.tracks}
+
+    def track(deployment: str, now: int, peak: int, why: str, scale_key: str, pods: ServiceSpec = spec,
+              prefix: str = "") -> TrackDemand:
+        proxy = injected_proxy(mesh, pods)
+        return TrackDemand(name, deployment, now, peak, why, pod_footprint(pods, proxy), scale_key,
+                           proxy_key(name, pods, prefix) if proxy else None)
+
     if spec.delivery == "blueGreen":
         colours = spec.colours
         active = tracks[colours.active]
         active_pods = rollout_pods(spec, track_ceiling(active))
-        result = [TrackDemand(name, active.track.deployment_name, active_pods, active_pods,
-                              f"active colour: {_rollout_words(spec, active)}", pod_footprint(spec),
-                              _scale_key(active))]
         idle = tracks.get(colours.idle)
         idle_now = rollout_pods(spec, track_ceiling(idle)) if idle else 0
-        result.append(TrackDemand(name, f"{name}-{colours.idle}", idle_now, max(idle_now, active_pods),
-                                  "idle colour at the active colour's size during a switch", pod_footprint(spec),
-                                  _scale_key(active)))
-        return result
+        return [track(active.track.deployment_name, active_pods, active_pods,
+                      f"active colour: {_rollout_words(spec, active)}", _scale_key(active)),
+                track(f"{name}-{colours.idle}", idle_now, max(idle_now, active_pods),
+                      "idle colour at the active colour's size during a switch", _scale_key(active))]
     if spec.delivery == "canary":
         stable = tracks["stable"]
         stable_pods = rollout_pods(spec, track_ceiling(stable))
-        result = [TrackDemand(name, stable.track.deployment_name, stable_pods, stable_pods,
-                              f"stable: {_rollout_words(spec, stable)}", pod_footprint(spec), _scale_key(stable))]
         canary = tracks.get("canary")
         canary_spec = spec.canary_spec()
         now = rollout_pods(canary_spec, track_ceiling(canary)) if canary else 0
@@ -187,13 +202,19 @@ def service_tracks(name: str, spec: ServiceSpec) -> list[TrackDemand]:
                    else canary_weight_replicas(spec, largest))
         scale_key = ("canary.autoscaling.maxReplicas" if autoscaling is not None and autoscaling.enabled
                      else "canary.steps")
-        result.append(TrackDemand(name, f"{name}-canary", now, max(now, rollout_pods(canary_spec, at_step)),
-                                  f"canary at its largest step, {largest} %", pod_footprint(canary_spec), scale_key))
-        return result
+        return [track(stable.track.deployment_name, stable_pods, stable_pods,
+                      f"stable: {_rollout_words(spec, stable)}", _scale_key(stable)),
+                track(f"{name}-canary", now, max(now, rollout_pods(canary_spec, at_step)),
+                      f"canary at its largest step, {largest} %", scale_key, canary_spec,
+                      _overrides_prefix(spec, "proxyResources"))]
     (only,) = plan.tracks
     pods = rollout_pods(spec, track_ceiling(only))
-    return [TrackDemand(name, only.track.deployment_name, pods, pods, _rollout_words(spec, only),
-                        pod_footprint(spec), _scale_key(only))]
+    return [track(only.track.deployment_name, pods, pods, _rollout_words(spec, only), _scale_key(only))]
+
+
+def _overrides_prefix(spec: ServiceSpec, key: str) -> str:
+    """``canary.overrides.`` when the canary's pods set ``key`` themselves, so a fix names that key."""
+    return "canary.overrides." if key in spec.canary.overrides else ""
 
 
 def _scale_key(plan: TrackPlan) -> str:
@@ -215,7 +236,7 @@ def namespace_demands(config: PlatformConfig) -> dict[str, NamespaceDemand]:
     demands = {name: NamespaceDemand(name) for name in config.namespaces}
     for name, spec in config.services.items():
         demand = demands[spec.namespace]
-        demand.tracks += service_tracks(name, spec)
+        demand.tracks += service_tracks(name, spec, config.platform.mesh)
         demand.services += 2 if spec.delivery == "blueGreen" else 1
         demand.claims += len(spec.claims)
         demand.storage += sum((quantity_value(claim.size) for claim in spec.claims.values()), Fraction(0))
@@ -263,10 +284,14 @@ def _shortfall(stack: str, namespace: str, key: str, need: Fraction, limit: Frac
     for track in sorted(demand.tracks, key=lambda item: -item.peak * (1 if key == "pods" else item.footprint[key])):
         if track.peak == 0:
             continue
-        each = "" if key == "pods" else f" × {show(key, track.footprint[key])}"
+        each = ""
+        if key != "pods":
+            each = f" × {show(key, track.footprint[key])}{' with istio-proxy' if track.proxy_key else ''}"
         parts.append(f"{track.deployment} {track.peak} pods{each} ({track.why})")
+        proxy_fix = track.proxy_key and key != "pods" and f"{track.proxy_key}.{key}"
         for fixes, fix in ((scale_fixes, f"services.{track.service}.{track.scale_key}"),
-                           (resource_fixes, None if key == "pods" else f"services.{track.service}.resources.{key}")):
+                           (resource_fixes, None if key == "pods" else f"services.{track.service}.resources.{key}"),
+                           (resource_fixes, proxy_fix)):
             if fix and fix not in fixes:
                 fixes.append(fix)
     lower = ", ".join([*scale_fixes, *resource_fixes])
@@ -275,8 +300,8 @@ def _shortfall(stack: str, namespace: str, key: str, need: Fraction, limit: Frac
             f"to at least {show(key, need)}, or lower {lower}")
 
 
-def _containers(name: str, spec: ServiceSpec) -> list[tuple[str, str, dict]]:
-    """(where, container, resources) of every container the service's tracks run."""
+def _containers(name: str, spec: ServiceSpec, mesh: Mesh) -> list[tuple[str, str, dict]]:
+    """(where, container, resources) of every container the service's tracks run, the injected proxy included."""
     specs = {"": spec}
     if spec.delivery == "canary" and spec.canary.overrides:
         specs["canary.overrides."] = spec.canary_spec()
@@ -288,6 +313,10 @@ def _containers(name: str, spec: ServiceSpec) -> list[tuple[str, str, dict]]:
         for kind, helper in helpers:
             found.append((f"services.{name}.{prefix}{kind}.{helper.name}.resources", helper.name,
                           helper.resources.as_dict()))
+        proxy = injected_proxy(mesh, each)
+        where = proxy_key(name, each, _overrides_prefix(spec, "proxyResources") if prefix else "")
+        if proxy and not any(path == where for path, _, _ in found):
+            found.append((where, "istio-proxy", proxy.as_dict()))
     return found
 
 
@@ -314,7 +343,7 @@ def _limit_range_problems(config: PlatformConfig, namespace: str) -> list[tuple[
     for name, spec in config.services.items():
         if spec.namespace != namespace:
             continue
-        for path, container, resources in _containers(name, spec):
+        for path, container, resources in _containers(name, spec, config.platform.mesh):
             for resource in ("cpu", "memory"):
                 request = resources["requests"].get(resource)
                 limit = resources["limits"].get(resource)

@@ -9,18 +9,19 @@ clears an inherited value (e.g. ``ingress: null``).
 
 from __future__ import annotations
 
+import difflib
 import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
 from .merge import deep_merge
 from .paths import PROJECT_ROOT
 from .models import PlatformConfig, ServiceSpec
-from .rules import reference_problems, service_problems, suggest
+from .rules import Problem, config_problems, reference_problems, service_problems, suggest
 from .yaml_source import YamlProblem, load_yaml
 
 PROJECT = "micropay-platform"
@@ -75,10 +76,11 @@ def _load_catalog(stack: str, reference: Any, root: Path) -> dict:
         raise ConfigError(stack, [(where, f"{problem.message}; {problem.fix}")]) from None
     if not isinstance(catalog, dict):
         raise ConfigError(stack, [(key, f"{reference} must hold a mapping with services, namespaces, ...")])
-    _unknown_keys(stack, f"catalog({reference}).", catalog, CATALOG_KEYS)
+    # Named as the layers name a catalog's keys: the file, then the key path in it.
+    _unknown_keys(stack, f"{reference}: ", catalog, CATALOG_KEYS)
     if not catalog.get("services"):
         # An empty catalog would make `pulumi up` delete every workload the stack has.
-        raise ConfigError(stack, [(f"catalog({reference}).services", "the catalog declares no services, so the "
+        raise ConfigError(stack, [(f"{reference}: services", "the catalog declares no services, so the "
                                    "stack would delete every workload it deployed; add services, or run "
                                    "`pulumi destroy` if removing everything is what you want")])
     return catalog
@@ -90,6 +92,19 @@ def _mapping(stack: str, key: str, value: Any) -> dict:
     if not isinstance(value, dict):
         raise ConfigError(stack, [(key, f"expected a mapping, got {type(value).__name__}")])
     return value
+
+
+def _has_dotted(document: Any, dotted: str) -> bool:
+    """Whether `document` holds a dotted key path, whose keys may hold dots themselves (label and file names)."""
+    if not dotted:
+        return True
+    if isinstance(document, dict):
+        return any(_has_dotted(value, dotted[len(str(key)) + 1:]) for key, value in document.items()
+                   if dotted == str(key) or dotted.startswith(f"{key}."))
+    if isinstance(document, list):
+        index, _, rest = dotted.partition(".")
+        return index.isdigit() and int(index) < len(document) and _has_dotted(document[int(index)], rest)
+    return False
 
 
 def _has_path(document: Any, path: tuple) -> bool:
@@ -113,19 +128,39 @@ class ServiceLayers:
     catalog_services: dict
     catalog_defaults: dict
 
+    def _layers(self, name: str) -> tuple[tuple[str, Any], ...]:
+        """Where a service's settings may be written, highest layer first."""
+        return ((f"services.{name}", self.stack_services.get(name)), ("defaults", self.stack_defaults),
+                (f"{self.catalog}: services.{name}", self.catalog_services.get(name)),
+                (f"{self.catalog}: defaults", self.catalog_defaults))
+
     def written_key(self, location: tuple) -> str:
         """`services.X.k` (stack), `defaults.k` (stack), or the catalog file and its key path: the
         highest layer that sets the key, so a mistake in `defaults` is one problem, not one per service."""
         dotted = ".".join(str(part) for part in location)
         if len(location) < 3 or location[0] != "services":
             return dotted
-        name, rest = location[1], location[2:]
-        for where, layer in ((f"services.{name}", self.stack_services.get(name)), ("defaults", self.stack_defaults),
-                             (f"{self.catalog}: services.{name}", self.catalog_services.get(name)),
-                             (f"{self.catalog}: defaults", self.catalog_defaults)):
-            if _has_path(layer, rest):
-                return ".".join([where, *(str(part) for part in rest)])
+        for where, layer in self._layers(location[1]):
+            if _has_path(layer, location[2:]):
+                return ".".join([where, *(str(part) for part in location[2:])])
         return dotted
+
+    def written_problem_key(self, key: str) -> str:
+        """written_key for a rule's dotted key path (`services.<name>.labels.app.kubernetes.io/name`)."""
+        name, _, rest = key.removeprefix("services.").partition(".")
+        if not key.startswith("services.") or not rest:
+            return key
+        return next((f"{where}.{rest}" for where, layer in self._layers(name) if _has_dotted(layer, rest)), key)
+
+
+def _check_render_directory(stack: str, cluster: Any, root: Path) -> None:
+    """The engine's render mode writes every object there (replacing what the directory held): only inside
+    the project, where `make render` and the tests look, never over another system's files."""
+    directory = cluster.get("renderDirectory") if isinstance(cluster, dict) else None
+    if isinstance(directory, str) and not (root / directory).resolve().is_relative_to(root.resolve()):
+        raise ConfigError(stack, [("cluster.renderDirectory", f"'{directory}' is outside the project, and the engine "
+                                   "writes every rendered object there; keep it under build/, e.g. "
+                                   f"build/pulumi-render/{stack}")])
 
 
 def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> tuple[dict, ServiceLayers]:
@@ -134,14 +169,15 @@ def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> 
     if "catalog" not in raw:
         raise ConfigError(stack, [(f"{PROJECT}:catalog", "missing; set it with "
                                    "`pulumi config set catalog catalogs/micropay.yaml`")])
+    _check_render_directory(stack, raw.get("cluster"), root)
     catalog = _load_catalog(stack, raw["catalog"], root)
-    catalog_services = _mapping(stack, "catalog.services", catalog.get("services"))
+    catalog_services = _mapping(stack, f"{raw['catalog']}: services", catalog.get("services"))
     stack_services = _mapping(stack, f"{PROJECT}:services", raw.get("services"))
     for name in stack_services:
         if name not in catalog_services:
             hint = suggest(name, catalog_services, "add the service to the catalog first")
             raise ConfigError(stack, [(f"services.{name}", f"not a service of catalog {raw['catalog']}; {hint}")])
-    catalog_defaults = _mapping(stack, "catalog.defaults", catalog.get("defaults"))
+    catalog_defaults = _mapping(stack, f"{raw['catalog']}: defaults", catalog.get("defaults"))
     stack_defaults = _mapping(stack, f"{PROJECT}:defaults", raw.get("defaults"))
     services = {}
     for name, spec in catalog_services.items():
@@ -152,9 +188,9 @@ def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> 
         "stack": stack,
         "platform": raw.get("platform"),
         "cluster": raw.get("cluster") or {},
-        "namespaces": deep_merge(catalog.get("namespaces") or {}, raw.get("namespaces") or {}),
-        "endpoints": deep_merge(catalog.get("endpoints") or {}, raw.get("endpoints") or {}),
-        "peers": deep_merge(catalog.get("peers") or {}, raw.get("peers") or {}),
+        **{section: deep_merge(_mapping(stack, f"{raw['catalog']}: {section}", catalog.get(section)),
+                               _mapping(stack, f"{PROJECT}:{section}", raw.get(section)))
+           for section in ("namespaces", "endpoints", "peers")},
         "services": services,
     }
     _substitute_placeholders(stack, document)
@@ -162,14 +198,28 @@ def merge_layers(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> 
 
 
 PLACEHOLDER = re.compile(r"\$\{(?:(?P<kind>address|host):(?P<target>[a-z0-9-]+)|(?P<word>environment))\}")
+# What looks like one of ours but is not (`${adress:kafka}`, `${enviroment}`, `${host:kafka` unclosed): left as
+# written, it would reach the container. Upper-case `${DB_HOST}` belongs to the application (Spring, shells).
+NEAR_PLACEHOLDER = re.compile(r"\$\{(?P<word>[a-z]+)(?P<colon>:)?")
+
+
+def _near_placeholders(text: str) -> Iterator[str]:
+    """The text of each almost-placeholder in `text` (up to its '}' or the end of the word after it)."""
+    for found in NEAR_PLACEHOLDER.finditer(text):
+        if PLACEHOLDER.match(text, found.start()):
+            continue
+        kinds = ("address", "host") if found.group("colon") else ("environment",)
+        if found.group("word") in kinds or difflib.get_close_matches(found.group("word"), kinds, n=1):
+            yield re.match(r"\$\{[^}\s]*\}?", text[found.start():]).group(0)
 
 
 def _substitute_placeholders(stack: str, document: dict) -> None:
     """Fill ${environment}, ${address:NAME} and ${host:NAME} in env, configFiles and configData
     (the service's and its sidecars' and init containers')."""
-    services = document["services"]
-    endpoints = document["endpoints"]
-    environment = (document.get("platform") or {}).get("environment", "")
+    services, endpoints = document["services"], document["endpoints"]
+    # The models refuse a platform that is not a mapping afterwards, with its key.
+    platform = document.get("platform")
+    environment = platform.get("environment", "") if isinstance(platform, dict) else ""
 
     def address(name: str) -> tuple[str, int] | None:
         if name in services and isinstance(services[name], dict):
@@ -202,6 +252,9 @@ def _substitute_placeholders(stack: str, document: dict) -> None:
             for key, text in values.items():
                 if not isinstance(text, str):
                     continue
+                problems += [(f"{path}.{key}", f"{written} is not a placeholder this program fills, so it would reach "
+                              "the container as written; write ${environment}, ${address:NAME} or ${host:NAME} (NAME: "
+                              "a service or endpoint, lower-case)") for written in _near_placeholders(text)]
 
                 def fill(match: re.Match, where=f"{path}.{key}") -> str:
                     if match.group("word"):
@@ -259,30 +312,51 @@ def _describe(error: dict, layers: ServiceLayers) -> tuple[str, str]:
     location = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
     key = layers.written_key(location) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
+    # A secret's value is never shown, not even in a message about its type (`value: 12345`).
+    secret = "secrets" in location[2:]
+    got = "" if secret else f" (got {error.get('input')!r})"
     if error["type"] == "extra_forbidden":
         message = "unknown key; " + suggest(str(location[-1]), _known_keys(location), "remove it")
     elif error["type"] == "missing":
         message = "required key is missing; add it to the catalog or the stack config"
-    elif error["type"] == "literal_error":
-        message = f"{message} (got {error.get('input')!r})"
     elif error["type"] == "string_type" and isinstance(error.get("input"), (int, float)):
-        message = (f"{message} (got the number {error['input']!r}): YAML reads an unquoted 1.10 as the number "
-                   f"1.1; write the value in quotes")
-    elif error["type"] in ("int_parsing", "int_type", "bool_parsing", "string_type", "dict_type", "list_type"):
-        message = f"{message} (got {error.get('input')!r})"
+        number = "" if secret else f" (got the number {error['input']!r})"
+        message = f"{message}{number}: YAML reads an unquoted 1.10 as the number 1.1; write the value in quotes"
+    elif error["type"] in ("literal_error", "int_parsing", "int_type", "bool_parsing", "string_type", "dict_type",
+                           "list_type"):
+        message = f"{message}{got}"
     return key, message
 
 
-def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> PlatformConfig:
+def _refuse(stack: str, problems: list[Problem], layers: ServiceLayers) -> None:
+    if problems:
+        # dict.fromkeys: one problem once, however many services inherit it.
+        raise ConfigError(stack, list(dict.fromkeys((layers.written_problem_key(problem.key),
+                                                      f"{problem.message}; {problem.fix}") for problem in problems)))
+
+
+def _parsed(stack: str, raw: dict[str, Any], root: Path) -> tuple[PlatformConfig, ServiceLayers]:
     document, layers = merge_layers(stack, raw, root)
     try:
         config = PlatformConfig.model_validate(document)
     except ValidationError as error:
-        # dict.fromkeys: one problem once, however many services inherit it.
         raise ConfigError(stack, list(dict.fromkeys(_describe(item, layers) for item in error.errors()))) from None
-    problems = reference_problems(config) + service_problems(config)
-    if problems:
-        raise ConfigError(stack, [problem.as_pair() for problem in problems])
+    # A service's contradictory settings are checked with the references: checked_config's rules, the
+    # capacity check and the release plan read a canary's pods (canary_spec) and each track's budget.
+    _refuse(stack, reference_problems(config) + service_problems(config), layers)
+    return config, layers
+
+
+def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> PlatformConfig:
+    """The validated config, its references and each service's settings checked; checked_config also
+    applies the rules."""
+    return _parsed(stack, raw, root)[0]
+
+
+def checked_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> PlatformConfig:
+    """The validated config with every rule of rules.py applied, each problem named where it was written."""
+    config, layers = _parsed(stack, raw, root)
+    _refuse(stack, config_problems(config), layers)
     return config
 
 
@@ -293,13 +367,9 @@ def provided_secret_keys(config: PlatformConfig) -> dict[str, str]:
         for secret in service.secrets:
             for key_name, key in secret.keys.items():
                 if secret.source_of(key, config.platform.secret_source) == "provided":
-                    config_key = key.config_key or default_config_key(service_name, key_name)
+                    config_key = key.stack_key(service_name, key_name)
                     wanted[config_key] = f"services.{service_name}.secrets[{secret.secret_name(service_name)}].{key_name}"
     return wanted
-
-
-def default_config_key(service: str, key: str) -> str:
-    return f"{service}-{key}".lower().replace("_", "-")
 
 
 def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None],
@@ -324,5 +394,5 @@ def check_provided_secrets(config: PlatformConfig, values: dict[str, str | None]
         raise ConfigError(config.stack, problems)
 
 
-__all__ = ["ConfigError", "ServiceSpec", "load_platform_config", "merge_layers", "deep_merge",
-           "check_provided_secrets", "provided_secret_keys", "default_config_key"]
+__all__ = ["ConfigError", "ServiceSpec", "load_platform_config", "checked_config", "merge_layers", "deep_merge",
+           "check_provided_secrets", "provided_secret_keys"]

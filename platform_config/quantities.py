@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 BINARY_SI = "BinarySI"
 DECIMAL_SI = "DecimalSI"
@@ -34,6 +35,11 @@ class QuantityError(ValueError):
     """A string that is not a Kubernetes quantity."""
 
 
+# A catalog repeats a few quantities in every service: parsing each once keeps validation of
+# thousands of services from spending its time in Fraction arithmetic (benchmarks/profiling.md).
+# typed=True: True must not be answered from the cache entry of 1. The answer (a Fraction and a
+# format name) is immutable, so a cached one can be shared.
+@lru_cache(maxsize=4096, typed=True)
 def parse_quantity(text: str | int | float) -> tuple[Fraction, str]:
     """Return (exact value in base units, the format it was written in: BINARY_SI, DECIMAL_SI or
     DECIMAL_EXPONENT)."""
@@ -57,6 +63,7 @@ def quantity_value(text: str | int | float) -> Fraction:
     return parse_quantity(text)[0]
 
 
+@lru_cache(maxsize=4096, typed=True)
 def canonical_quantity(text: str | int | float) -> str:
     """Format a quantity as the API server would return it."""
     return format_quantity(*parse_quantity(text))

@@ -104,7 +104,10 @@ def stack_file_config(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, 
             flat[full_key] = SECURE_PLACEHOLDER
             encrypted.add(full_key)
         else:
-            # As the engine hands them to the program: structured values as JSON with sorted keys
-            # (so dict order, e.g. of env maps, is the same offline and under the engine).
-            flat[full_key] = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+            # As the engine hands them to the program: every value as text, structured values as JSON
+            # with sorted keys (so dict order, e.g. of env maps, is the same offline and under the
+            # engine), and numbers and booleans as JSON too, so `db-password: 12345` is a secret
+            # value written in plain text, for both readers, not a setting.
+            scalar_or_structured = isinstance(value, (dict, list, int, float, bool))
+            flat[full_key] = json.dumps(value, sort_keys=True) if scalar_or_structured else value
     return split_config(stack, flat, encrypted)

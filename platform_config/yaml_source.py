@@ -65,10 +65,61 @@ def _fix_for(text: str, line: int | None) -> str:
     return "correct the YAML syntax there (a missing ':' or space, an unclosed quote or bracket, uneven indentation)"
 
 
+# Far beyond any real file (a 5,000-service catalog holds about 100,000 values, 8 levels deep) and far below
+# what exhausts memory, or Python's recursion when the document is merged, validated or written as JSON.
+MAX_VALUES = 1_000_000
+MAX_DEPTH = 64
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return node.value
+
+
+def _check_shape(root: yaml.Node) -> None:
+    """Refuse what the parser reads cheaply but the program could not: aliases that expand the document past
+    MAX_VALUES (a "billion laughs"), an alias inside the value it names (it never ends), nesting past
+    MAX_DEPTH. Each would otherwise exhaust memory or end in a RecursionError traceback. Only mappings and
+    sequences are walked (a scalar counts one), so a large catalog costs little."""
+    if isinstance(root, yaml.ScalarNode):
+        return
+    expanded: dict[int, int] = {}
+    in_progress: set[int] = set()
+    pending: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while pending:
+        node, depth, finished = pending.pop()
+        if finished:
+            in_progress.discard(id(node))
+            size = expanded[id(node)] = 1 + sum(expanded.get(id(child), 1) for child in _children(node))
+            if size > MAX_VALUES:
+                raise YamlProblem(node.start_mark.line + 1, f"aliases expand this value to more than "
+                                  f"{MAX_VALUES:,} values", "write the values out, or nest fewer aliases")
+        elif id(node) in in_progress:
+            raise YamlProblem(node.start_mark.line + 1, "an alias names the value that contains it, so the value "
+                              "never ends", "write the value out without the alias")
+        elif id(node) not in expanded:
+            if depth > MAX_DEPTH:
+                raise YamlProblem(node.start_mark.line + 1, f"values nest more than {MAX_DEPTH} levels deep",
+                                  "flatten the structure")
+            in_progress.add(id(node))
+            pending.append((node, depth, True))
+            pending += [(child, depth + 1, False) for child in _children(node)
+                        if not isinstance(child, yaml.ScalarNode) and id(child) not in expanded]
+
+
 def load_yaml(text: str) -> Any:
     """Parse one document, or raise YamlProblem naming the line and the fix."""
     try:
-        return yaml.load(text, Loader=StrictLoader)
+        loader = StrictLoader(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return None
+            _check_shape(root)
+            return loader.construct_document(root)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None

@@ -6,7 +6,7 @@ The AuthorizationPolicy admits exactly the callers the NetworkPolicy admits (bot
 
 from __future__ import annotations
 
-from platform_config.models import Jwt, Mesh
+from platform_config.models import Jwt, Mesh, ProxyResources, ServiceSpec
 
 from .traffic import Rule
 
@@ -14,6 +14,13 @@ MESH_NAMESPACE_LABELS = {"istio": {"istio-injection": "enabled"}}
 MESH_NAMESPACE_ANNOTATIONS = {"linkerd": {"linkerd.io/inject": "enabled"}}
 MESH_POD_ANNOTATIONS = {"linkerd": {"linkerd.io/inject": "enabled"}}
 TRUST_DOMAIN = "cluster.local"
+ISTIO_INJECT = "sidecar.istio.io/inject"
+# Istio's injection template sizes istio-proxy (and istio-init) from these annotations; once any of
+# them is set it ignores the installation's global.proxy.resources, so all four are always written.
+PROXY_ANNOTATIONS = {("requests", "cpu"): "sidecar.istio.io/proxyCPU",
+                     ("limits", "cpu"): "sidecar.istio.io/proxyCPULimit",
+                     ("requests", "memory"): "sidecar.istio.io/proxyMemory",
+                     ("limits", "memory"): "sidecar.istio.io/proxyMemoryLimit"}
 
 
 def namespace_labels(mesh: Mesh) -> dict[str, str]:
@@ -24,8 +31,27 @@ def namespace_annotations(mesh: Mesh) -> dict[str, str]:
     return dict(MESH_NAMESPACE_ANNOTATIONS.get(mesh.provider, {}))
 
 
-def pod_annotations(mesh: Mesh) -> dict[str, str]:
-    return dict(MESH_POD_ANNOTATIONS.get(mesh.provider, {}))
+def injected_proxy(mesh: Mesh, service: ServiceSpec) -> ProxyResources | None:
+    """The resources of the istio-proxy the injector adds to the service's pods; None when it adds none.
+
+    Every namespace of an Istio stack is labelled for injection; a pod opts out with
+    ``sidecar.istio.io/inject: "false"`` as a label (the webhook's object selector) or an annotation
+    (the injector's own policy check).
+    """
+    if mesh.provider != "istio":
+        return None
+    if "false" in (service.labels.get(ISTIO_INJECT), service.pod_annotations.get(ISTIO_INJECT)):
+        return None
+    return service.proxy_resources or mesh.proxy_resources
+
+
+def pod_annotations(mesh: Mesh, service: ServiceSpec) -> dict[str, str]:
+    annotations = dict(MESH_POD_ANNOTATIONS.get(mesh.provider, {}))
+    proxy = injected_proxy(mesh, service)
+    if proxy is not None:
+        amounts = proxy.as_dict()
+        annotations.update({key: amounts[section][resource] for (section, resource), key in PROXY_ANNOTATIONS.items()})
+    return annotations
 
 
 def peer_authentication(mode: str) -> dict:

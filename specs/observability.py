@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from platform_config.models import CustomAlert, ServiceSpec, Tracing
 
@@ -68,8 +69,10 @@ def _unquote(raw: str) -> str:
                   raw[1:-1])
 
 
-def _split(selector: str) -> tuple[str, list[tuple[str, str, str, str]]]:
-    """``m{a="1"}`` -> ("m", [(label, operator, value, raw quoted value)]); raises on anything else."""
+# Every service's alerts parse the same few metric selectors: parse each once.
+@lru_cache(maxsize=1024)
+def _split(selector: str) -> tuple[str, tuple[tuple[str, str, str, str], ...]]:
+    """``m{a="1"}`` -> ("m", ((label, operator, value, raw quoted value), ...)); raises on anything else."""
     found = _METRIC.match(selector)
     if not found or (found.group(1) is None and found.group(2) is None):
         raise ValueError(f"{selector!r} is not a PromQL metric name or selector")
@@ -81,7 +84,7 @@ def _split(selector: str) -> tuple[str, list[tuple[str, str, str, str]]]:
         name, operator, raw, _ = matched.groups()
         matchers.append((name, operator, _unquote(raw), raw))
         position = matched.end()
-    return found.group(1) or "", matchers
+    return found.group(1) or "", tuple(matchers)
 
 
 def selector_parts(selector: str) -> tuple[str, list[Matcher]]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from platform_config.models import Container, PlatformSettings, Probe, ServiceSpec
 
+from .mesh import pod_annotations as mesh_pod_annotations
 from .metadata import app_labels, object_metadata
 
 TMP_VOLUME_PREFIX = "writable"
@@ -246,7 +247,6 @@ class PodInputs:
     config_map: str | None
     config_checksum: str
     env: list[dict]
-    extra_annotations: dict[str, str] = field(default_factory=dict)
 
 
 def deployment(name: str, service: ServiceSpec, track: Track, platform: PlatformSettings,
@@ -256,7 +256,7 @@ def deployment(name: str, service: ServiceSpec, track: Track, platform: Platform
         **scrape_annotations(service),
         "checksum/config": pod.config_checksum,
         **service.pod_annotations,
-        **pod.extra_annotations,
+        **mesh_pod_annotations(platform.mesh, service),
     }
     pod_spec = {
         "serviceAccountName": pod.service_account,

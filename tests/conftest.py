@@ -37,6 +37,35 @@ def find(stack: str, kind: str, name: str, namespace: str | None = None) -> dict
     return matches[0]
 
 
+# Istio's injection template reads these pod annotations for istio-proxy's resources (and istio-init's).
+ISTIO_PROXY_ANNOTATIONS = {("requests", "cpu"): "sidecar.istio.io/proxyCPU",
+                           ("limits", "cpu"): "sidecar.istio.io/proxyCPULimit",
+                           ("requests", "memory"): "sidecar.istio.io/proxyMemory",
+                           ("limits", "memory"): "sidecar.istio.io/proxyMemoryLimit"}
+
+
+def injected_proxy(template: dict) -> dict | None:
+    """The istio-proxy container Istio's injector adds to a pod of ``template`` in an injected namespace.
+
+    Read from the rendered template alone, as the injector reads it: None when the pod opts out with
+    ``sidecar.istio.io/inject: "false"`` (label or annotation); a template without the annotations
+    fails here, since the proxy would then be the installation's size, unknown to the capacity check.
+    """
+    metadata = template["metadata"]
+    annotations = metadata.get("annotations", {})
+    if "false" in (annotations.get("sidecar.istio.io/inject"), metadata.get("labels", {}).get("sidecar.istio.io/inject")):
+        return None
+    resources: dict[str, dict[str, str]] = {"requests": {}, "limits": {}}
+    for (section, resource), key in ISTIO_PROXY_ANNOTATIONS.items():
+        resources[section][resource] = annotations[key]
+    return {"name": "istio-proxy", "resources": resources}
+
+
+def injected_namespaces(manifests: list[dict]) -> set[str]:
+    return {item["metadata"]["name"] for item in manifests if item["kind"] == "Namespace"
+            and item["metadata"].get("labels", {}).get("istio-injection") == "enabled"}
+
+
 @pytest.fixture(params=STACKS)
 def stack(request) -> str:
     return request.param

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, START_BUDGET_SECONDS, STACKS, rendered, wait_until
+from conftest import ROOT, START_BUDGET_SECONDS, STACKS, injected_namespaces, injected_proxy, rendered, wait_until
 from platform_config.capacity import namespace_demands, show
 from platform_config.loader import ConfigError, load_platform_config
 from platform_config.merge import deep_merge
@@ -222,15 +222,38 @@ def simulated_volume(claim: dict) -> dict:
                      "claimRef": {"namespace": meta["namespace"], "name": meta["name"]}}}
 
 
+def with_istio_proxy(deployment: dict) -> dict:
+    """The Deployment with the istio-proxy Istio's injector would add to each of its pods.
+
+    The local cluster has no Istio, so its pods would be charged less than a mesh charges them. The
+    proxy goes in as the injector puts it since Istio 1.27: a native sidecar (an init container that
+    keeps running), first, sized by the template's annotations, with the app container's image (the
+    simulated nodes pull nothing) and restricted security settings.
+    """
+    proxy = injected_proxy(deployment["spec"]["template"])
+    if proxy is None:
+        return deployment
+    injected = copy.deepcopy(deployment)
+    pod = injected["spec"]["template"]["spec"]
+    app = pod["containers"][0]
+    pod["initContainers"] = [{**proxy, "image": app["image"], "restartPolicy": "Always",
+                              "securityContext": app["securityContext"]}, *pod.get("initContainers", [])]
+    return injected
+
+
 def apply_stack(kube: KubeClient, stack: str) -> list[dict]:
-    """Every rendered object of ``stack``, applied as the program would (server-side apply, in order)."""
+    """Every rendered object of ``stack``, applied as the program would (server-side apply, in order),
+    with the mesh's proxy in the pods of injected namespaces (``with_istio_proxy``)."""
     manifests = rendered(stack).manifests
+    injected = injected_namespaces(manifests)
     apply_namespaces(kube, stack)
     kube.forget_discovery()
     for item in sorted((item for item in manifests if item["kind"] != "Namespace"),
                        key=lambda item: item["kind"] in WORKLOAD_KINDS):
         if item["kind"] == "PersistentVolumeClaim":
             kube.apply(simulated_volume(item), field_manager=FIELD_MANAGER)
+        if item["kind"] == "Deployment" and item["metadata"]["namespace"] in injected:
+            item = with_istio_proxy(item)
         kube.apply(item, field_manager=FIELD_MANAGER)
     return manifests
 
@@ -381,6 +404,9 @@ def quota_refusals(kube: KubeClient, namespace: str, seen: set[str]) -> list[str
 
 def test_the_check_and_the_cluster_agree_on_a_namespace_peak(peak, kube):
     """A quota equal to the check's peak admits the whole peak; one pod's worth below, both refuse it.
+
+    The namespace is on the Istio mesh, so its pods carry istio-proxy (``with_istio_proxy``) and the
+    figures include it: the quota charges 12 pods of 4 CPU plus 2 for the proxy.
 
     The stack's quota for the namespace is the check's figure exactly, and the peak fixture rolled its
     Deployment at HPA maximum under it with every pod created and scheduled. Lowered by one pod's limits,

@@ -6,6 +6,7 @@ both the offline renderer and the engine's program do (``stack_file_config`` the
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -103,6 +104,33 @@ def test_an_unquoted_version_is_refused_with_the_advice_to_quote_it(project):
     assert "got the number 1.1" in message and "write the value in quotes" in message
 
 
+LAUGHS = "".join(f"  l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 10)}]\n" for level in range(1, 8))
+
+
+@pytest.mark.parametrize("extra,line,words", [
+    # l5 is the first level past a million values (1,111,111).
+    ("  l0: &l0 [ha, ha, ha, ha, ha, ha, ha, ha, ha, ha]\n" + LAUGHS, 6,
+     "aliases expand this value to more than 1,000,000 values; write the values out, or nest fewer aliases"),
+    ("  micropay-platform:peers: &loop {again: *loop}\n", 1,
+     "an alias names the value that contains it, so the value never ends; write the value out without the alias"),
+    ("  micropay-platform:peers: " + "[" * 100 + "]" * 100 + "\n", 1,
+     "values nest more than 64 levels deep; flatten the structure"),
+], ids=["billion-laughs", "alias-inside-itself", "nested-100-deep"])
+def test_documents_the_program_could_not_hold_are_refused_at_their_line(project, extra, line, words):
+    """Parsed cheaply, they would exhaust memory or end in a RecursionError when merged or validated."""
+    text = DEVELOPMENT.replace("config:\n", "config:\n" + extra, 1)
+    [(where, message)] = problems(project, text)
+    first = text.splitlines().index("config:") + 1
+    assert (where, message) == (f"Pulumi.development.yaml:{first + line}", words)
+
+
+def test_the_same_shapes_in_a_catalog_name_the_catalog_line(project):
+    catalog = project / "catalogs" / "micropay.yaml"
+    catalog.write_text(catalog.read_text().replace("\nservices:\n", "\nservices:\n  loop: &loop {again: *loop}\n", 1))
+    [(where, message)] = problems(project, DEVELOPMENT)
+    assert where.startswith("catalogs/micropay.yaml:") and "the value never ends" in message
+
+
 def test_yes_no_on_off_stay_strings_as_the_cli_reads_them():
     assert load_yaml("a: no\nb: yes\nc: on\nd: off\ne: true\nf: False\n") == {
         "a": "no", "b": "yes", "c": "on", "d": "off", "e": True, "f": False}
@@ -132,18 +160,46 @@ def test_a_provided_secret_written_in_plain_text_is_refused_without_echoing_it(p
     assert "s3cr3t-in-the-open" not in str(caught.value)
 
 
-@pytest.mark.parametrize("catalog,words", [
-    ("../catalogs/micropay.yaml", "is outside the project; keep the catalog in this repository"),
-    ("catalogs", "is a directory; name the catalog file in it, e.g. catalogs/micropay.yaml"),
-    ("catalogs/empty.yaml", "the catalog declares no services, so the stack would delete every workload"),
-    ("catalogs/broken.yaml", "not valid YAML"),
+def test_a_numeric_secret_in_plain_text_is_a_secret_refused_without_echoing_it(project):
+    """The engine hands every scalar to the program as text: `password: 24680` is a secret written in plain
+    text for the renderer too, not a setting with a misleading 'unknown key'."""
+    planning = (ROOT / "Pulumi.planning-production.yaml").read_text()
+    lines = planning.splitlines()
+    start = next(index for index, line in enumerate(lines)
+                 if line.startswith("  micropay-platform:planning-database-password:"))
+    end = next(index for index in range(start + 1, len(lines)) if not lines[index].startswith("    "))
+    numeric = lines[:start] + ["  micropay-platform:planning-database-password: 24680"] + lines[end:]
+    (project / "Pulumi.planning-production.yaml").write_text("\n".join(numeric) + "\n")
+    settings, secrets, plain_keys = stack_file_config("planning-production", project)
+    assert secrets["planning-database-password"] == "24680" and "planning-database-password" in plain_keys
+    with pytest.raises(ConfigError) as caught:
+        load("planning-production", settings, secrets, frozenset(plain_keys), root=project)
+    [(key, message)] = caught.value.problems
+    assert key == "micropay-platform:planning-database-password"
+    assert "written in plain text" in message and "pulumi config set --secret planning-database-password" in message
+    assert "24680" not in str(caught.value)
+
+
+@pytest.mark.parametrize("catalog,key,words,fix", [
+    ("../catalogs/micropay.yaml", "micropay-platform:catalog", "is outside the project",
+     "keep the catalog in this repository"),
+    ("catalogs", "micropay-platform:catalog", "is a directory", "name the catalog file in it, e.g. catalogs/micropay.yaml"),
+    ("catalogs/missing.yaml", "micropay-platform:catalog", "catalog file 'catalogs/missing.yaml' not found",
+     "name a file under catalogs/"),
+    ("catalogs/empty.yaml", "catalogs/empty.yaml: services", "the catalog declares no services, so the stack would "
+     "delete every workload", "run `pulumi destroy` if removing everything is what you want"),
+    ("catalogs/broken.yaml", "catalogs/broken.yaml:2", "not valid YAML", "correct the YAML syntax there"),
+    ("catalogs/list.yaml", "micropay-platform:catalog", "must hold a mapping", "services, namespaces"),
+    ("catalogs/misspelt.yaml", "catalogs/misspelt.yaml: servces", "unknown key", "did you mean 'services'?"),
 ])
-def test_catalog_paths_that_cannot_hold_a_system_are_refused(project, catalog, words):
+def test_catalog_paths_that_cannot_hold_a_system_are_refused(project, catalog, key, words, fix):
     (project / "catalogs" / "empty.yaml").write_text("namespaces: {}\nservices: {}\n")
     (project / "catalogs" / "broken.yaml").write_text("services: [\n")
-    [(key, message)] = problems(project, DEVELOPMENT.replace("catalogs/micropay.yaml", catalog))
-    assert words in message
-    assert key in ("micropay-platform:catalog", "catalog(catalogs/empty.yaml).services", "catalogs/broken.yaml:2")
+    (project / "catalogs" / "list.yaml").write_text("- services\n")
+    (project / "catalogs" / "misspelt.yaml").write_text("servces: {}\n")
+    [(problem_key, message)] = problems(project, DEVELOPMENT.replace("catalogs/micropay.yaml", catalog))
+    assert problem_key == key
+    assert words in message and fix in message
 
 
 def test_split_config_reports_every_foreign_namespace_at_once():
@@ -178,6 +234,53 @@ def test_a_refusal_prints_the_message_alone():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.stderr == ""
     assert result.stdout.startswith("stack 'development': invalid configuration (1 problem)\n")
+
+
+@pytest.fixture(scope="module")
+def project_copy(tmp_path_factory) -> Path:
+    from tools.engine_project import copy_project
+
+    return copy_project(tmp_path_factory.mktemp("cli") / "project")
+
+
+def replace(old: str, new: str):
+    return lambda text: text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("stack,edit,problems_line,lines", [
+    ("development", replace("    replicas: 1\n", "    replcas: 1\n"), "(1 problem)",
+     ["  - defaults.replcas: unknown key; did you mean 'replicas'?"]),
+    ("development", replace("    environment: development", "\tenvironment: development"), "(1 problem)",
+     ["  - Pulumi.development.yaml:6: not valid YAML (while scanning for the next token found character that "
+      "cannot start any token); indent with spaces: YAML does not allow tabs for indentation"]),
+    ("development", replace("    antiAffinity: none\n", "    antiAffinity: none\n    labels: {app: x, team name: y}\n"),
+     "(2 problems)", ["  - defaults.labels.app: the program sets 'app' itself and selects pods by it; remove it, or "
+                      "choose another label name", "  - defaults.labels.team name: 'team name' is not a valid label "
+                      "name; use an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.', "
+                      "starting and ending with a letter or digit"]),
+    ("planning-production", lambda text: re.sub(r"(planning-database-password:)\n    secure: \S+\n", r"\1 24680\n", text),
+     "(1 problem)",
+     ["  - micropay-platform:planning-database-password: secret for services.financial-planning-api.secrets"
+      "[financial-planning-secrets].DATABASE_PASSWORD is written in plain text in Pulumi.planning-production.yaml; store "
+      "it encrypted with `pulumi config set --secret planning-database-password <value>`"]),
+], ids=["unknown-key", "yaml-syntax", "two-rule-problems", "plain-numeric-secret"])
+def test_make_render_refuses_with_the_message_alone_and_writes_nothing(project_copy, stack, edit, problems_line, lines):
+    """The command a user runs: exit status 2, one line per problem on stderr, no traceback, no asyncio noise,
+    no secret value, nothing on stdout and no render file."""
+    import subprocess
+
+    original = (project_copy / f"Pulumi.{stack}.yaml").read_text()
+    assert edit(original) != original
+    (project_copy / f"Pulumi.{stack}.yaml").write_text(edit(original))
+    out = project_copy / "build" / "refused.yaml"
+    try:
+        result = subprocess.run([str(project_copy / ".venv" / "bin" / "python"), "-m", "tools.render", stack, "--out",
+                                 str(out)], cwd=project_copy, capture_output=True, text=True, timeout=300)
+    finally:
+        (project_copy / f"Pulumi.{stack}.yaml").write_text(original)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [f"error: stack '{stack}': invalid configuration {problems_line}", *lines]
+    assert not out.exists()
 
 
 def test_a_mistake_in_stack_defaults_is_one_problem_named_where_it_was_written(project):

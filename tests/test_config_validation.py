@@ -54,8 +54,8 @@ CASES = [
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "50m", "memory": "64Mi"}}}]),
      {}, "services.user-service.sidecars.0.configMountPath", "configFiles but nowhere to mount them"),
     ("static-secret-without-value", with_service("payment-service", secrets=[{"name": "s", "keys": {
-        "db-user": {"source": "static"}}}]), {}, "services.payment-service.secrets.0.keys.db-user.value",
-     "source: static needs a value"),
+        "db-user": {"source": "static"}}}]), {}, "services.payment-service.secrets.0.keys.db-user",
+     "its source is static, which takes the value from `value`, and it has none"),
     ("malformed-quantity", with_service("user-service", resources={"limits": {"memory": "4 gigs"}}), {},
      "services.user-service.resources.limits.memory", "not a Kubernetes quantity"),
     ("unknown-dependency", with_service("user-service", dependencies=["postgres"]), {},
@@ -63,7 +63,7 @@ CASES = [
     ("unknown-caller", with_service("user-service", callers=["api-gatway"]), {}, "services.user-service.callers",
      "did you mean 'api-gateway'"),
     ("pdb-blocks-evictions", with_service("config-server", disruptionBudget={"minAvailable": 1}), {},
-     "services.config-server.disruptionBudget.minAvailable", "blocks every eviction"),
+     "services.config-server.disruptionBudget.minAvailable", "admits no eviction"),
     ("pdb-both-bounds", with_service("user-service", disruptionBudget={"minAvailable": 0, "maxUnavailable": 1}),
      {}, "services.user-service.disruptionBudget.maxUnavailable", "either minAvailable or maxUnavailable"),
     ("latest-tag", with_service("user-service", tag="latest"), {}, "services.user-service.tag", "'latest'"),
@@ -82,6 +82,26 @@ CASES = [
      "services.user-service.strategy.maxSurge", "can never progress"),
     ("probe-path-relative", with_service("user-service", probes={"readiness": {"path": "health"}}), {},
      "services.user-service.probes.readiness.path", "start it with '/'"),
+    ("tag-with-a-trailing-newline", with_service("user-service", tag="1.0.0\n"), {}, "services.user-service.tag",
+     "is not a pinned image tag: use a release tag such as 1.0.0"),
+    ("tag-with-a-non-ascii-letter", with_service("user-service", tag="1.0.0-bêta"), {}, "services.user-service.tag",
+     "is not a pinned image tag: use a release tag"),
+    ("namespace-with-a-trailing-newline", with_service("user-service", namespace="micropay-user\n"), {},
+     "services.user-service.namespace", "is not a valid DNS-1123 label: use at most 63 lower-case letters"),
+    ("probe-path-with-a-trailing-newline", with_service("user-service", probes={"readiness": {"path": "/ready\n"}}),
+     {}, "services.user-service.probes.readiness.path", "start it with '/'"),
+    ("platform-as-a-list", with_key("platform", ["development"]), {}, "platform",
+     "Input should be a valid dictionary"),
+    ("endpoints-as-text", with_key("endpoints", "kafka"), {}, "micropay-platform:endpoints",
+     "expected a mapping, got str"),
+    ("namespaces-as-a-list", with_key("namespaces", ["micropay-user"]), {}, "micropay-platform:namespaces",
+     "expected a mapping, got list"),
+    ("infinite-alert-threshold", with_service("user-service", observability={"alerts": {"thresholds": {
+        "p95LatencySeconds": float("inf")}}}), {}, "services.user-service.observability.alerts.thresholds."
+     "p95LatencySeconds", "Input should be a finite number"),
+    ("nan-alert-ratio", with_service("user-service", observability={"alerts": {"thresholds": {
+        "errorRatio": float("nan")}}}), {}, "services.user-service.observability.alerts.thresholds.errorRatio",
+     "Input should be a finite number"),
     ("plain-secret-value", with_service("payment-service", secrets=[{"name": "s", "keys": {
         "db-password": {"value": "hunter2"}}}]), {}, "services.payment-service.secrets.0.keys.db-password.value",
      "must not be written in plain text"),
@@ -112,8 +132,9 @@ CASES = [
      "services.user-service.blueGreen", "delivery is not blueGreen"),
     ("active-colour-without-tag", with_service("payment-service", blueGreen={"active": "green"}), {},
      "services.payment-service.blueGreen.active", "'green' has no image tag"),
+    # Named where blueGreen.active is written (main's layered keys): the catalog, as the stack sets only the replicas.
     ("active-colour-scaled-to-zero", with_service("payment-service", blueGreen={"blue": {"replicas": 0}}), {},
-     "services.payment-service.blueGreen.active", "scaled to 0 replicas"),
+     "catalogs/micropay.yaml: services.payment-service.blueGreen.active", "scaled to 0 replicas"),
     ("colour-floor-above-hpa-max", with_service("payment-service", blueGreen={"green": {
         "tag": "1.0.1", "replicas": 99}}), {}, "services.payment-service.blueGreen.green.replicas",
      "99 is the floor of that colour's autoscaler"),
@@ -121,12 +142,14 @@ CASES = [
      "services.user-service.canary.tag", "delivery is not canary"),
     ("canary-pdb-blocks-evictions", with_service("api-gateway", canary={
         "tag": "1.1.0", "weight": 10, "replicas": 1, "disruptionBudget": {"minAvailable": 1}}), {},
-     "services.api-gateway.canary.disruptionBudget.minAvailable", "the canary's minimum replica count (1)"),
+     "services.api-gateway.canary.disruptionBudget.minAvailable",
+     "runs as few as 1 (services.api-gateway.canary.replicas)"),
     ("canary-overrides-whole-service-key", with_service("api-gateway", canary={"overrides": {"port": 9090}}), {},
      "services.api-gateway.canary.overrides.port", "belongs to the whole service"),
     ("canary-overrides-bad-quantity", with_service("api-gateway", canary={"overrides": {
         "resources": {"limits": {"memory": "lots"}}}}), {},
-     "services.api-gateway.canary.overrides.resources.limits.memory", "not a Kubernetes quantity"),
+     "services.api-gateway.canary.overrides.resources.limits.memory", "'lots' is not a Kubernetes quantity: write a "
+     "number with an optional suffix"),
     ("canary-overrides-config-env-without-data", with_service("api-gateway", canary={"overrides": {
         "configEnv": {"LEVEL": "log-level"}}}), {}, "services.api-gateway.canary.overrides.configEnv.LEVEL",
      "configData does not define"),

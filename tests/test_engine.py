@@ -286,9 +286,11 @@ def test_blue_green_switch_previews_only_the_selectors(providers):
 
 def test_canary_step_then_promotion(providers):
     providers.stack("development")
-    # A stable floor of 3, so the canary's pods follow the weight: ceil(3 x 10%) = 1, ceil(3 x 50%) = 2.
+    # A stable floor of 3, so the canary's pods follow the weight: ceil(3 x 10%) = 1, ceil(3 x 50%) = 2. A ceiling
+    # of 5 keeps micropay-core's peak within development's 40 CPU of limits now that each pod's istio-proxy counts
+    # (2.5 CPU a pod: 5 + 2 stable, 3 + 2 canary at 100 %, 2 + 2 for config-server and eureka-server = 16 pods).
     providers.run("config", "set", "--path", "services.api-gateway.autoscaling.minReplicas", "3")
-    providers.run("config", "set", "--path", "services.api-gateway.autoscaling.maxReplicas", "6")
+    providers.run("config", "set", "--path", "services.api-gateway.autoscaling.maxReplicas", "5")
     providers.run("config", "set", "--path", "services.api-gateway.canary.tag", "1.1.0")
     providers.run("config", "set", "--path", "services.api-gateway.canary.weight", "10")
     providers.run("up", "--yes", "--skip-preview")

@@ -10,7 +10,9 @@ from platform_config.paths import PROJECT_ROOT as ROOT
 from platform_config.stack import stack_names
 
 PROJECT_FILES = ["Pulumi.yaml", "__main__.py", "platform_program.py", "requirements.txt"]
-PROJECT_DIRS = ["platform_config", "specs", "components", "catalogs", "tools", "scripts"]
+# policy: tools.render reads a resource as a Kubernetes object with the policy pack's reader, so the
+# render CLI run in a copy (tests/test_config_files.py) needs it.
+PROJECT_DIRS = ["platform_config", "specs", "components", "catalogs", "tools", "scripts", "policy"]
 
 
 def copy_project(destination: Path) -> Path:

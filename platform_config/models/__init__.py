@@ -7,10 +7,10 @@ several settings is checked by ``platform_config.rules``. Keys are camelCase in 
 Kubernetes API; models are frozen so a component cannot change what another one reads.
 """
 
-from .base import (DNS1123_LABEL, HTTP_HEADER_NAME, ENV_VAR_NAME, IMAGE_TAG, PROBE_PATH, StringMap, Model, Name,
+from .base import (DNS1123_LABEL, HTTP_HEADER_NAME, IMAGE_TAG, PROBE_PATH, StringMap, Model, Name,
                    CONTROLLER_OWNED_ANNOTATIONS)
-from .workload import (ResourceAmounts, Resources, Probe, Probes, RollingUpdate, Lifecycle, PodSecurity,
-                       ScalingPolicy, ScalingRules, ScalingBehavior, PodsMetric, Autoscaling, VerticalAutoscaling,
+from .workload import (ResourceAmounts, Resources, ProxyAmounts, ProxyResources, ISTIO_PROXY_RESOURCES, Probe,
+                       Probes, RollingUpdate, Lifecycle, PodSecurity, ScalingPolicy, ScalingRules, ScalingBehavior, PodsMetric, Autoscaling, VerticalAutoscaling,
                        DisruptionBudget, Claim, IngressRoute, HelperProbes, Container, RbacRule)
 from .secrets import SecretSource, SecretKey, SecretSpec
 from .observability import (ServiceMonitorSpec, MetricNames, AlertThresholds, CustomAlert, Alerts, Observability,
@@ -23,7 +23,6 @@ from .platform import (Endpoint, Peer, NamespaceQuota, ContainerDefaults, Namesp
 __all__ = [
     "DNS1123_LABEL",
     "HTTP_HEADER_NAME",
-    "ENV_VAR_NAME",
     "IMAGE_TAG",
     "PROBE_PATH",
     "StringMap",
@@ -32,6 +31,9 @@ __all__ = [
     "CONTROLLER_OWNED_ANNOTATIONS",
     "ResourceAmounts",
     "Resources",
+    "ProxyAmounts",
+    "ProxyResources",
+    "ISTIO_PROXY_RESOURCES",
     "Probe",
     "Probes",
     "RollingUpdate",

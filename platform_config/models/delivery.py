@@ -84,6 +84,6 @@ class Canary(Model):
     @field_validator("header")
     @classmethod
     def _header_name(cls, value: str) -> str:
-        if not HTTP_HEADER_NAME.match(value):
+        if not HTTP_HEADER_NAME.fullmatch(value):
             raise ValueError(f"'{value}' is not a valid HTTP header name: use letters, digits and '-'")
         return value.lower()

@@ -13,7 +13,7 @@ from .base import Model, StringMap, _dns_label, _quantity
 from .observability import ObservabilitySettings
 from .secrets import SecretSource
 from .service import ServiceSpec
-from .workload import ResourceAmounts
+from .workload import ISTIO_PROXY_RESOURCES, ProxyResources, ResourceAmounts
 
 
 class Endpoint(Model):
@@ -104,6 +104,9 @@ class Mesh(Model):
     provider: Literal["istio", "linkerd", "none"] = "none"
     mtls: Literal["STRICT", "PERMISSIVE"] = "PERMISSIVE"
     jwt: Jwt | None = None
+    proxy_resources: ProxyResources = Field(default=ISTIO_PROXY_RESOURCES, description=(
+        "Requests and limits of the istio-proxy, written on every injected pod template as Istio's four "
+        "sidecar.istio.io/proxy* annotations and counted by the capacity check."))
 
 
 class StorageClassSpec(Model):

@@ -28,6 +28,10 @@ class SecretKey(Model):
     value: str | None = None
     env: str | None = None
 
+    def stack_key(self, service: str, key_name: str) -> str:
+        """The stack config key a provided value is read from (``pulumi config set --secret <it>``)."""
+        return self.config_key or f"{service}-{key_name}".lower().replace("_", "-")
+
 
 class SecretSpec(Model):
     name: str | None = None

@@ -9,12 +9,12 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from ..merge import deep_merge
-from .base import ENV_VAR_NAME, Model, StringMap, _annotations, _dns_label, _pinned
+from .base import Model, StringMap, _annotations, _dns_label, _pinned
 from .delivery import BlueGreen, Canary, Colour
 from .observability import Observability
 from .secrets import SecretSpec
 from .workload import (Autoscaling, Claim, Container, DisruptionBudget, IngressRoute, Lifecycle, PodSecurity,
-                       Probes, RbacRule, Resources, RollingUpdate, VerticalAutoscaling)
+                       Probes, ProxyResources, RbacRule, Resources, RollingUpdate, VerticalAutoscaling)
 
 
 class ServiceSpec(Model):
@@ -66,6 +66,9 @@ class ServiceSpec(Model):
     canary: Canary = Canary()
     pod_annotations: StringMap = Field(default={}, description="Annotations of the pods (annotations: of "
                                                                 "the Deployment).")
+    proxy_resources: ProxyResources | None = Field(default=None, description=(
+        "Requests and limits of this service's istio-proxy, instead of platform.mesh.proxyResources (a busy "
+        "gateway's proxy needs more)."))
     observability: Observability = Observability()
 
     _namespace = field_validator("namespace")(lambda value: _dns_label(value))
@@ -73,19 +76,11 @@ class ServiceSpec(Model):
     _tag = field_validator("tag")(lambda value: _pinned(value))
     _owned = field_validator("annotations")(lambda value: _annotations(value))
 
-    @field_validator("env", "config_env")
-    @classmethod
-    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value:
-            if not ENV_VAR_NAME.match(name):
-                raise ValueError(f"'{name}' is not a valid environment variable name")
-        return value
-
     @field_validator("scanner_exceptions")
     @classmethod
     def _reasoned(cls, value: dict[str, str]) -> dict[str, str]:
         for check, reason in value.items():
-            if not re.match(r"^CKV2?_K8S_\d+$", check):
+            if not re.fullmatch(r"CKV2?_K8S_\d+", check):
                 raise ValueError(f"'{check}' is not a checkov Kubernetes check ID (CKV_K8S_<n>)")
             if len(reason.strip()) < 20:
                 raise ValueError(f"scannerExceptions.{check}: give the reason for the exception in a sentence")

@@ -32,6 +32,31 @@ class Resources(Model):
         return {"requests": self.requests.as_dict(), "limits": self.limits.as_dict()}
 
 
+class ProxyAmounts(Model):
+    """cpu and memory only: Istio's sidecar.istio.io/proxy* annotations carry nothing else."""
+
+    cpu: str
+    memory: str
+
+    _canonical = field_validator("cpu", "memory", mode="before")(lambda value: _quantity(value))
+
+    def as_dict(self) -> dict[str, str]:
+        return {"cpu": self.cpu, "memory": self.memory}
+
+
+class ProxyResources(Resources):
+    """The requests and limits of the ``istio-proxy`` container the injector adds to a pod."""
+
+    requests: ProxyAmounts
+    limits: ProxyAmounts
+
+
+# Istio's own default (istiod chart, global.proxy.resources), so stating it changes nothing on a
+# default installation while making the amounts the capacity check counts the ones the pods get.
+ISTIO_PROXY_RESOURCES = ProxyResources(requests=ProxyAmounts(cpu="100m", memory="128Mi"),
+                                       limits=ProxyAmounts(cpu="2", memory="1Gi"))
+
+
 class Probe(Model):
     path: str
     port: str | int = "http"
@@ -44,7 +69,7 @@ class Probe(Model):
     @field_validator("path")
     @classmethod
     def _absolute_path(cls, value: str) -> str:
-        if not PROBE_PATH.match(value):
+        if not PROBE_PATH.fullmatch(value):
             raise ValueError(f"'{value}' is not an absolute HTTP path: start it with '/'")
         return value
 
