@@ -11,7 +11,7 @@ export MICROPAY_CACHE
 CLUSTER_DEP := $(if $(filter local,$(CLUSTER)),cluster)
 CLUSTER_ENV := $(if $(filter local,$(CLUSTER)),KUBECONFIG=$(CURDIR)/build/cluster/kubeconfig)
 
-.PHONY: setup python engine go-test test render render-all plan preview up destroy remove bench docs clean \
+.PHONY: setup python engine go-test test render render-all plan preview up destroy remove bench docs golden clean \
 	cluster-build cluster cluster-down
 
 setup: python engine
@@ -52,6 +52,11 @@ render: python
 
 render-all: python
 	@for stack in $(STACKS); do $(PY) -m tools.render $$stack || exit 1; done
+
+# The committed render of every stack (tests/golden/, checked by tests/test_golden.py); run it when a change
+# of objects is intended, then review and commit the diff (`python -m tools.golden <stack>` for one stack).
+golden: python
+	$(PY) -m tools.golden
 
 # The release plan of a stack; FROM=<git ref or saved .json plan> describes the change since then
 # instead; SAVE=<file>.json keeps the plan for a later FROM.

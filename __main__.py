@@ -4,7 +4,8 @@ import os
 
 import pulumi
 
-from platform_config.loader import PROJECT_ROOT, ConfigError
+from platform_config.loader import ConfigError
+from platform_config.paths import PROJECT_ROOT
 from platform_config.stack import runtime_config
 from platform_program import deploy, drop_sdk_debug_messages, kubernetes_provider, load, pause_garbage_collection
 

@@ -20,15 +20,15 @@ from components.microservice import MicroService, MicroServiceArgs
 from components.observability_bundle import ObservabilityBundle, ObservabilityBundleArgs
 from components.provenance import with_provenance
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
-from platform_config.loader import (PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError, check_provided_secrets,
-                                    checked_config, provided_secret_keys)
+from platform_config.loader import (PROJECT, STACK_KEYS, ConfigError, check_provided_secrets, checked_config,
+                                    provided_secret_keys)
 from platform_config.capacity import check_capacity
 from platform_config.models import PlatformConfig
+from platform_config.paths import PROJECT_ROOT
 from platform_config.release_plan import plan_text, release_plan
 from platform_config.rules import suggest
 from specs import mesh as mesh_specs
 from specs import observability as observability_specs
-from specs.delivery import plan_for
 from specs import traffic
 
 
@@ -104,14 +104,11 @@ def _validated(stack: str, settings: dict, secrets: dict[str, str], plain_secret
 
 
 def preflight(config: PlatformConfig) -> None:
-    """Build every plan and alert rule once, and prove every namespace's capacity at peak, so a
-    mistake they reveal stops the run before registration."""
+    """Build every alert rule once (configured PromQL selectors are parsed there), and prove every
+    namespace's capacity at peak, so a mistake they reveal stops the run before registration.
+    Delivery plans need no trial: service_problems has already checked what they read."""
     problems = []
     for name, spec in config.services.items():
-        try:
-            plan_for(name, spec)
-        except ValueError as error:
-            problems.append((f"services.{name}.delivery", str(error)))
         try:
             observability_specs.alert_rules(name, spec.namespace, spec, config.platform.observability.runbook_base_url)
         except ValueError as error:

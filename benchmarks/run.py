@@ -27,21 +27,17 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import pulumi_kubernetes as k8s
 
-
-import pulumi_kubernetes as k8s  # noqa: E402
-
-from platform_config.loader import ConfigError  # noqa: E402
-from platform_config.stack import stack_file_config  # noqa: E402
-from platform_program import load, pause_garbage_collection, resume_garbage_collection  # noqa: E402
-from tools.engine_project import copy_project  # noqa: E402
-from tools.render import RecordingMocks, evaluate, render_config, run_under_mocks  # noqa: E402
+from platform_config.loader import ConfigError
+from platform_config.paths import PROJECT_ROOT as ROOT
+from platform_config.stack import stack_file_config, stack_names
+from platform_program import load, pause_garbage_collection, resume_garbage_collection
+from tools.engine_project import copy_project
+from tools.render import RecordingMocks, evaluate, render_config, run_under_mocks
 
 RESULTS = ROOT / "benchmarks" / "results.md"
-STACKS = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in ROOT.glob("Pulumi.*.yaml"))
+STACKS = stack_names()
 NAMESPACES_IN_SYNTHETIC = 10
 ENGINE_SIZES = (100, 1000)
 SCALE_SIZES = (1000, 5000)

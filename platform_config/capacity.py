@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from platform_config.models import Container, Mesh, PlatformConfig, ProxyResources, ServiceSpec
-from platform_config.quantities import format_quantity, quantity_value
+from platform_config.quantities import BINARY_SI, DECIMAL_SI, format_quantity, quantity_value
 from specs.delivery import TrackPlan, canary_weight_replicas, plan_for
 from specs.mesh import injected_proxy
 from specs.namespace import quota_hard
@@ -52,7 +52,7 @@ def show(key: str, value: Fraction) -> str:
     """A figure as the API server writes it (``88``, ``8700m``, ``176Gi``)."""
     if key in COUNTS:
         return str(value)
-    return format_quantity(value, is_memory_like(key))
+    return format_quantity(value, BINARY_SI if is_memory_like(key) else DECIMAL_SI)
 
 
 def pod_footprint(spec: ServiceSpec, proxy: ProxyResources | None = None) -> dict[str, Fraction]:

@@ -19,8 +19,9 @@ from typing import Any, Iterator
 from pydantic import BaseModel, ValidationError
 
 from .merge import deep_merge
+from .paths import PROJECT_ROOT
 from .models import PlatformConfig, ServiceSpec
-from .rules import Problem, config_problems, reference_problems, suggest
+from .rules import Problem, config_problems, reference_problems, service_problems, suggest
 from .yaml_source import YamlProblem, load_yaml
 
 PROJECT = "micropay-platform"
@@ -29,7 +30,6 @@ CATALOG_KEYS = ("namespaces", "endpoints", "peers", "defaults", "services")
 # Compared with the value's letters and digits only, lower-cased: REPLACE_ME, <password> and "change me" all match.
 PLACEHOLDER_SECRETS = {"changeme", "changeit", "replaceme", "todo", "tbd", "fixme", "placeholder", "example",
                        "yoursecurepassword", "secret", "password", "dummy", "none", "null", "xxx", "xxxx", "xxxxxxxx"}
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class ConfigError(Exception):
@@ -341,12 +341,15 @@ def _parsed(stack: str, raw: dict[str, Any], root: Path) -> tuple[PlatformConfig
         config = PlatformConfig.model_validate(document)
     except ValidationError as error:
         raise ConfigError(stack, list(dict.fromkeys(_describe(item, layers) for item in error.errors()))) from None
-    _refuse(stack, reference_problems(config), layers)
+    # A service's contradictory settings are checked with the references: checked_config's rules, the
+    # capacity check and the release plan read a canary's pods (canary_spec) and each track's budget.
+    _refuse(stack, reference_problems(config) + service_problems(config), layers)
     return config, layers
 
 
 def load_platform_config(stack: str, raw: dict[str, Any], root: Path = PROJECT_ROOT) -> PlatformConfig:
-    """The validated config, its references checked; checked_config also applies the rules."""
+    """The validated config, its references and each service's settings checked; checked_config also
+    applies the rules."""
     return _parsed(stack, raw, root)[0]
 
 

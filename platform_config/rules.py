@@ -16,11 +16,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator
 
+from pydantic import ValidationError
+
 from specs.delivery import TrackPlan, plan_for
 from specs.mesh import PROXY_ANNOTATIONS
 from specs.workload import helper_config_map
 
-from .models import DNS1123_LABEL, Container, PlatformConfig, ResourceAmounts, ServiceSpec
+from .models import (DNS1123_LABEL, Autoscaling, Container, DisruptionBudget, PlatformConfig, ResourceAmounts,
+                     Resources, ServiceSpec)
 from .quantities import parse_quantity
 
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -135,11 +138,18 @@ def _references(config: PlatformConfig) -> Iterator[Problem]:
                       suggest(tracing.collector, config.endpoints))
 
 
-def _helpers(name: str, service: ServiceSpec) -> Iterator[tuple[str, Container]]:
-    """Each sidecar and init container of a service, with its key path (`services.<name>.sidecars.0`)."""
+def _helpers(key: str, service: ServiceSpec) -> Iterator[tuple[str, Container]]:
+    """Each sidecar and init container of a service with its key path under `key` (`services.<name>` gives
+    `services.<name>.sidecars.0`; `services.<name>.canary.overrides` the canary's)."""
     for group, helpers in (("sidecars", service.sidecars), ("initContainers", service.init_containers)):
         for index, helper in enumerate(helpers):
-            yield f"services.{name}.{group}.{index}", helper
+            yield f"{key}.{group}.{index}", helper
+
+
+def _container_resources(key: str, service: ServiceSpec) -> list[tuple[str, Resources]]:
+    """The service's container's resources and each helper's, with their key paths under `key`."""
+    return [(f"{key}.resources", service.resources),
+            *((f"{where}.resources", helper.resources) for where, helper in _helpers(key, service))]
 
 
 # --- names and labels ---------------------------------------------------------------------------
@@ -147,7 +157,7 @@ def _helpers(name: str, service: ServiceSpec) -> Iterator[tuple[str, Container]]
 def _service_names(config: PlatformConfig) -> Iterator[Problem]:
     longest = MAX_NAME - LONGEST_DERIVED_SUFFIX
     for name, service in config.services.items():
-        for key, helper in _helpers(name, service):
+        for key, helper in _helpers(f"services.{name}", service):
             config_map = helper_config_map(name, helper)
             # The pod's volume for it is named "<helper>-config": a DNS-1123 label too.
             if helper.config_files and (len(config_map) > MAX_NAME or len(f"{helper.name}-config") > MAX_NAME):
@@ -265,7 +275,7 @@ def _image_problem(key: str, image: str) -> Iterator[Problem]:
 def _images(config: PlatformConfig) -> Iterator[Problem]:
     for name, service in config.services.items():
         yield from _image_problem(f"services.{name}.image", service.image)
-        for key, helper in _helpers(name, service):
+        for key, helper in _helpers(f"services.{name}", service):
             yield from _image_problem(f"{key}.image", helper.image)
 
 
@@ -302,9 +312,7 @@ def _amount_problems(key: str, amounts: ResourceAmounts) -> Iterator[Problem]:
 
 def _quantities(config: PlatformConfig) -> Iterator[Problem]:
     for name, service in config.services.items():
-        containers = [(f"services.{name}.resources", service.resources)]
-        containers += [(f"{key}.resources", helper.resources) for key, helper in _helpers(name, service)]
-        for key, resources in containers:
+        for key, resources in _container_resources(f"services.{name}", service):
             yield from _amount_problems(f"{key}.requests", resources.requests)
             yield from _amount_problems(f"{key}.limits", resources.limits)
         for claim_name, claim in service.claims.items():
@@ -408,7 +416,7 @@ def _environment(config: PlatformConfig) -> Iterator[Problem]:
             for key_name, key in secret.keys.items():
                 if key.env:
                     yield from define(key.env, f"services.{name}.secrets.{index}.keys.{key_name}.env")
-        for key, helper in _helpers(name, service):
+        for key, helper in _helpers(f"services.{name}", service):
             for variable in helper.env:
                 yield from _env_name_problem(variable, f"{key}.env.{variable}")
 
@@ -431,7 +439,7 @@ def _config_keys(config: PlatformConfig) -> Iterator[Problem]:
 def _containers(config: PlatformConfig) -> Iterator[Problem]:
     for name, service in config.services.items():
         named = {name: f"services.{name}"}
-        for key, helper in _helpers(name, service):
+        for key, helper in _helpers(f"services.{name}", service):
             first = named.setdefault(helper.name, f"{key}.name")
             if first != f"{key}.name":
                 yield Problem(f"{key}.name", f"{first} already names a container of the pod '{helper.name}'",
@@ -642,7 +650,7 @@ def _paths(config: PlatformConfig) -> Iterator[Problem]:
                      if spec.mount_path is not None}}
         if service.config_files:
             mounts[f"{where}.configMountPath"] = service.config_mount_path
-        for key, helper in _helpers(name, service):
+        for key, helper in _helpers(f"services.{name}", service):
             mounts.update({f"{key}.mounts.{source}": target for source, target in helper.mounts.items()})
             if helper.config_mount_path is not None:
                 mounts[f"{key}.configMountPath"] = helper.config_mount_path
@@ -722,3 +730,153 @@ def _disruption_budgets(config: PlatformConfig) -> Iterator[Problem]:
                           f"{fewest.track.deployment_name} runs as few as {fewest.min_replicas} ({floor_key}), so "
                           "the budget admits no eviction there and node drains hang",
                           f"set it to at most {fewest.min_replicas - 1}, raise {floor_key}, or use maxUnavailable: 1")
+
+
+# --- one service's settings read together: run as soon as the config is parsed ------------------
+
+def service_problems(config: PlatformConfig) -> list[Problem]:
+    """A service's settings that contradict each other (a budget with both bounds, bounds the wrong way
+    round, a configEnv reading nothing, a shared single-node volume, delivery settings of another
+    strategy). Checked with the references, before anything reads a canary's pods (``canary_spec``,
+    ``plan_for``): the canary's overridden settings are held to the same rules. Whether each budget
+    admits an eviction at its own track's minimum is ``_disruption_budgets``, one of config_problems."""
+    problems: list[Problem] = []
+    for name, service in config.services.items():
+        key = f"services.{name}"
+        found = [*_delivery_settings(key, service), *_one_service(key, service)]
+        if service.canary.overrides and not found:
+            found += _canary_pods(f"{key}.canary.overrides", service)
+        problems += found
+    return problems
+
+
+def _one_service(key: str, service: ServiceSpec) -> Iterator[Problem]:
+    strategy = service.strategy
+    if str(strategy.max_surge) in ("0", "0%") and str(strategy.max_unavailable) in ("0", "0%"):
+        yield Problem(f"{key}.strategy.maxSurge", "maxSurge and maxUnavailable are both 0, so a rollout can never "
+                      "progress", "set maxSurge to 1")
+    lifecycle = service.lifecycle
+    if lifecycle.termination_grace_period_seconds <= lifecycle.pre_stop_sleep_seconds:
+        yield Problem(f"{key}.lifecycle.terminationGracePeriodSeconds",
+                      f"{lifecycle.termination_grace_period_seconds} must exceed preStopSleepSeconds "
+                      f"({lifecycle.pre_stop_sleep_seconds}), or the pod is killed before it drains",
+                      f"raise it to at least {lifecycle.pre_stop_sleep_seconds + 1} or shorten the preStop sleep")
+    yield from _autoscaler(f"{key}.autoscaling", service.autoscaling)
+    yield from _budget_bounds(f"{key}.disruptionBudget", service.disruption_budget)
+    for where, resources in _container_resources(key, service):
+        yield from _requests_within_limits(where, resources)
+    for kind in ("startup", "liveness"):
+        threshold = getattr(service.probes, kind).success_threshold
+        if threshold != 1:
+            yield Problem(f"{key}.probes.{kind}.successThreshold", f"is {threshold}, and the API server accepts "
+                          f"only 1 for a {kind} probe", "set it to 1 or leave it out")
+    for where, helper in _helpers(key, service):
+        if helper.config_files and not helper.config_mount_path:
+            yield Problem(f"{where}.configMountPath", f"container '{helper.name}' has configFiles but nowhere to "
+                          "mount them", "set configMountPath, e.g. /etc/<name>")
+    vertical = service.vertical_autoscaling
+    if vertical.enabled and vertical.min_allowed and vertical.max_allowed:
+        low, high = vertical.min_allowed.as_dict(), vertical.max_allowed.as_dict()
+        for resource in sorted(set(low) & set(high)):
+            if parse_quantity(low[resource])[0] > parse_quantity(high[resource])[0]:
+                yield Problem(f"{key}.verticalAutoscaling.minAllowed.{resource}",
+                              f"{low[resource]} is above maxAllowed.{resource} ({high[resource]})",
+                              f"lower it to at most {high[resource]} or raise maxAllowed.{resource}")
+    for variable, data_key in service.config_env.items():
+        if data_key not in service.config_data:
+            yield Problem(f"{key}.configEnv.{variable}", f"reads '{data_key}', which configData does not define",
+                          f"add '{data_key}' to configData or drop {variable} from configEnv")
+    most = service.autoscaling.max_replicas if service.autoscaling.enabled else service.replicas
+    for claim_name, claim in service.claims.items():
+        if claim.mount_path and claim.access_mode.startswith("ReadWriteOnce") and most > 1:
+            yield Problem(f"{key}.claims.{claim_name}.accessMode",
+                          f"{claim.access_mode}, but mounted by up to {most} replicas that may land on different nodes",
+                          "use ReadWriteMany, or leave mountPath unset for a claim that a database in the "
+                          "namespace uses")
+
+
+def _requests_within_limits(key: str, resources: Resources) -> Iterator[Problem]:
+    requests, limits = resources.requests.as_dict(), resources.limits.as_dict()
+    for resource in ("cpu", "memory", "ephemeral-storage"):
+        request, limit = requests.get(resource), limits.get(resource)
+        if request is None and limit is None and resource == "ephemeral-storage":
+            continue
+        if request is None or limit is None:
+            missing = "requests" if request is None else "limits"
+            yield Problem(f"{key}.{missing}.{resource}", f"is not set, and {resource} needs a request and a limit",
+                          f"set both requests.{resource} and limits.{resource}")
+        elif parse_quantity(request)[0] > parse_quantity(limit)[0]:
+            yield Problem(f"{key}.requests.{resource}", f"{request} is above limits.{resource} ({limit})",
+                          "lower the request or raise the limit")
+
+
+def _autoscaler(key: str, autoscaling: Autoscaling | None) -> Iterator[Problem]:
+    if autoscaling is None or not autoscaling.enabled:
+        return
+    if autoscaling.min_replicas > autoscaling.max_replicas:
+        yield Problem(f"{key}.minReplicas", f"{autoscaling.min_replicas} is above maxReplicas "
+                      f"({autoscaling.max_replicas})", "lower minReplicas or raise maxReplicas")
+    if autoscaling.cpu_utilization is None and autoscaling.memory_utilization is None and not autoscaling.pods_metrics:
+        yield Problem(f"{key}.cpuUtilization", "an enabled autoscaler needs at least one metric, and this one has "
+                      "none", "set cpuUtilization (or memoryUtilization, or podsMetrics)")
+
+
+def _budget_bounds(key: str, budget: DisruptionBudget | None) -> Iterator[Problem]:
+    if budget is not None and budget.min_available is not None and budget.max_unavailable is not None:
+        yield Problem(f"{key}.maxUnavailable", "is set beside minAvailable, and a budget takes one bound",
+                      "set either minAvailable or maxUnavailable, not both")
+
+
+def _delivery_settings(key: str, service: ServiceSpec) -> Iterator[Problem]:
+    blue_green, canary = service.blue_green, service.canary
+    if blue_green is not None and service.delivery != "blueGreen":
+        yield Problem(f"{key}.blueGreen", "blueGreen settings on a service whose delivery is not blueGreen",
+                      "set delivery: blueGreen or remove the blueGreen block")
+    elif blue_green is not None:
+        active = blue_green.colour(blue_green.active)
+        if active.tag is None:
+            yield Problem(f"{key}.blueGreen.active", f"the active colour '{blue_green.active}' has no image tag",
+                          f"set blueGreen.{blue_green.active}.tag before switching, or keep blueGreen.active: "
+                          f"{blue_green.idle}")
+        elif active.replicas == 0:
+            yield Problem(f"{key}.blueGreen.active", f"the active colour '{blue_green.active}' is scaled to 0 "
+                          "replicas and would serve nothing",
+                          f"scale it up (blueGreen.{blue_green.active}.replicas) before switching to it")
+        for colour_name in ("blue", "green"):
+            replicas = blue_green.colour(colour_name).replicas
+            if service.autoscaling.enabled and replicas is not None and replicas > service.autoscaling.max_replicas:
+                yield Problem(f"{key}.blueGreen.{colour_name}.replicas",
+                              f"{replicas} is the floor of that colour's autoscaler but above its "
+                              f"autoscaling.maxReplicas ({service.autoscaling.max_replicas})",
+                              "lower it or raise maxReplicas")
+    if canary.weight > 0 and canary.tag is None:
+        yield Problem(f"{key}.canary.tag", f"is not set, so weight {canary.weight} sends traffic to a canary "
+                      "without an image", "set canary.tag, or set canary.weight to 0")
+    yield from _autoscaler(f"{key}.canary.autoscaling", canary.autoscaling)
+    yield from _budget_bounds(f"{key}.canary.disruptionBudget", canary.disruption_budget)
+    if service.delivery != "canary" and canary.tag is not None:
+        yield Problem(f"{key}.canary.tag", "canary settings on a service whose delivery is not canary",
+                      "set delivery: canary or remove canary.tag")
+    for setting in sorted(CANARY_WIDE_KEYS & set(canary.overrides)):
+        yield Problem(f"{key}.canary.overrides.{setting}", f"{setting} belongs to the whole service, not the "
+                      "canary's pods", "set it on the service; canary.autoscaling and canary.disruptionBudget "
+                      "size the canary")
+
+
+# Settings of the whole service (its objects, its traffic, its other tracks), which canary.overrides
+# may not change: they shape more than the canary's pods.
+CANARY_WIDE_KEYS = frozenset({"namespace", "port", "delivery", "canary", "blueGreen", "autoscaling",
+                              "disruptionBudget", "secrets", "configFiles", "configData", "claims", "callers",
+                              "dependencies", "ingress", "rbac"})
+
+
+def _canary_pods(key: str, service: ServiceSpec) -> Iterator[Problem]:
+    try:
+        canary = service.canary_spec()
+    except ValidationError as error:
+        for item in error.errors():
+            where = ".".join(str(part) for part in item["loc"])
+            yield Problem(f"{key}.{where}" if where else key, item["msg"].removeprefix("Value error, "),
+                          "correct the override, or remove it to keep the service's setting")
+        return
+    yield from _one_service(key, canary)

@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .loader import PROJECT, PROJECT_ROOT, STACK_KEYS, ConfigError
+from .loader import PROJECT, STACK_KEYS, ConfigError
+from .paths import PROJECT_ROOT
 from .rules import suggest
 from .yaml_source import YamlProblem, load_yaml
 

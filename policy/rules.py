@@ -15,7 +15,10 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable, Iterable, Mapping
+
+from platform_config.quantities import QuantityError, quantity_value
 
 PRODUCTION = "production"
 MANDATORY = "mandatory"
@@ -134,21 +137,13 @@ def selector_is_empty(selector: Mapping | None) -> bool:
     return not selector.get("matchLabels") and not selector.get("matchExpressions")
 
 
-UNITS = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
-         "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
-QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
-
-
-def quantity(value: Any) -> float | None:
-    """A Kubernetes quantity (``500m``, ``2Gi``, ``1``) as a number; None if it is not one."""
-    if isinstance(value, bool):
+def quantity(value: Any) -> Fraction | None:
+    """A Kubernetes quantity (``500m``, ``2Gi``, ``1``) as an exact number; None if it is not one (the
+    API server's schema refuses those before any policy could matter)."""
+    try:
+        return quantity_value(value)
+    except QuantityError:
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = QUANTITY.match(str(value).strip())
-    if not match:
-        return None
-    return float(match.group(1)) * UNITS.get(match.group(2) or "", 1)
 
 
 def whole(value: Any) -> int | None:
@@ -543,6 +538,8 @@ def check_manifests(manifests: Iterable[Mapping], environment: str,
 
 # --- Engine resources --------------------------------------------------------------------------
 
+# Helm charts and YAML files register the objects they hold as resources of their own.
+WRAPPER_TYPES = ("kubernetes:helm.sh/", "kubernetes:yaml")
 TYPE_TOKEN = re.compile(r"^kubernetes:(?P<group>[^:/]+)/(?P<version>[^:]+):(?P<kind>[A-Za-z0-9]+)$")
 
 
@@ -553,7 +550,7 @@ def manifest_from_resource(resource_type: str, props: Mapping | None) -> dict | 
     Namespace; custom resources carry their own apiVersion and kind. Patches, lists and Helm/YAML
     wrappers are not objects of their own and are skipped.
     """
-    if not resource_type.startswith("kubernetes:"):
+    if not resource_type.startswith("kubernetes:") or resource_type.startswith(WRAPPER_TYPES):
         return None
     body = dict(props or {})
     match = TYPE_TOKEN.match(resource_type)

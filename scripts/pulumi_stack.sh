@@ -57,7 +57,7 @@ fi
 # to downloading (there is no network for that here).
 missing=0
 for plugin in kubernetes random; do
-  version=$(sed -nE "s/^pulumi-$plugin==([0-9.]+).*/\1/p" requirements.txt)
+  version=$(cd "$root" && python3 -m tools.pins "pulumi-$plugin")
   if ambient=$(command -v "pulumi-resource-$plugin"); then
     echo "using the project's $plugin plugin $version+micropay.$(cut -d' ' -f1 "$ambient.stamp" 2>/dev/null | cut -d@ -f2) ($ambient)" >&2
   elif pulumi plugin ls 2>/dev/null | awk -v p="$plugin" -v v="$version" '$1==p && $3==v {found=1} END {exit !found}'; then

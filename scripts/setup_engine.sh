@@ -20,8 +20,8 @@
 # CACHE defaults to ${MICROPAY_CACHE:-$HOME/.cache/micropay-platform}.
 #
 # Versions (first match wins): command-line flags, environment variables,
-# lines `pulumi==X`, `pulumi-kubernetes==Y`, `pulumi-random==Z` in
-# requirements.txt at the repo root, built-in defaults.
+# the pins `pulumi==X`, `pulumi-kubernetes==Y`, `pulumi-random==Z` of
+# requirements.txt at the repo root (read by tools/pins.py; one missing is an error).
 #
 # Usage: scripts/setup_engine.sh [options]
 #   --pulumi VER          Pulumi CLI version        (env MICROPAY_PULUMI_VERSION)
@@ -47,18 +47,12 @@
 # A second run with the same versions only checks stamps and is a no-op.
 set -euo pipefail
 
-# ---------------------------------------------------------------- defaults
+# ---------------------------------------------------------------- python host fallback
 # 3.79.0 is the newest Pulumi whose Python language host can be built from the
 # Go proxy: up to v3.79.0 it lives inside github.com/pulumi/pulumi/sdk/v3; from
 # v3.80.0 on it is its own module (sdk/python/cmd/pulumi-language-python/v3),
 # which the proxy here refuses (403). A newer CLI (pkg/v3 is served up to
 # v3.259.0) then runs with the v3.79.0 host: see ensure_python_host.
-# The provider defaults are the releases contemporary with pulumi 3.79.0
-# (August 2023) whose Python SDKs install next to pulumi==3.79.0.
-DEFAULT_PULUMI_VERSION=3.79.0
-DEFAULT_KUBERNETES_VERSION=4.1.1
-DEFAULT_RANDOM_VERSION=4.14.0
-# Last sdk/v3 release that still contains python/cmd/pulumi-language-python.
 LAST_EMBEDDED_PYTHON_HOST=3.79.0
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -94,21 +88,19 @@ while [[ $# -gt 0 ]]; do
 done
 case $PLUGINS in auto|official|project) ;; *) die "--plugins / MICROPAY_PLUGINS must be auto, official or project (got '$PLUGINS')" ;; esac
 
-# Version of package $1 pinned with == in requirements.txt (empty if none).
-req_version() {
-  local f="$REPO_ROOT/requirements.txt"
-  [[ -f $f ]] || return 0
-  sed -nE "s/^[[:space:]]*$1[[:space:]]*==[[:space:]]*([0-9][0-9A-Za-z.+-]*).*/\1/Ip" "$f" | head -n1
-}
+# Version of package $1 pinned in requirements.txt (tools/pins.py, the one reader of the pins; it
+# names the line to add when there is none).
+pinned() { (cd "$REPO_ROOT" && python3 -m tools.pins "$1"); }
 
-pick() { # first non-empty argument
+pick() { # first non-empty argument; fails when every one is empty
   local v
   for v in "$@"; do [[ -n $v ]] && { printf '%s\n' "${v#v}"; return; }; done
+  return 1
 }
 
-PULUMI_VERSION=$(pick "$ARG_PULUMI" "${MICROPAY_PULUMI_VERSION:-}" "$(req_version pulumi)" "$DEFAULT_PULUMI_VERSION")
-K8S_VERSION=$(pick "$ARG_K8S" "${MICROPAY_PULUMI_KUBERNETES_VERSION:-}" "$(req_version pulumi-kubernetes)" "$DEFAULT_KUBERNETES_VERSION")
-RANDOM_VERSION=$(pick "$ARG_RANDOM" "${MICROPAY_PULUMI_RANDOM_VERSION:-}" "$(req_version pulumi-random)" "$DEFAULT_RANDOM_VERSION")
+PULUMI_VERSION=$(pick "$ARG_PULUMI" "${MICROPAY_PULUMI_VERSION:-}" || pinned pulumi) || exit 1
+K8S_VERSION=$(pick "$ARG_K8S" "${MICROPAY_PULUMI_KUBERNETES_VERSION:-}" || pinned pulumi-kubernetes) || exit 1
+RANDOM_VERSION=$(pick "$ARG_RANDOM" "${MICROPAY_PULUMI_RANDOM_VERSION:-}" || pinned pulumi-random) || exit 1
 PYHOST_VERSION=$(pick "$ARG_PYHOST" "${MICROPAY_PULUMI_PYTHON_HOST_VERSION:-}" "$PULUMI_VERSION")
 PYHOST_EXPLICIT=$([[ -n $ARG_PYHOST || -n ${MICROPAY_PULUMI_PYTHON_HOST_VERSION:-} ]] && echo 1 || echo 0)
 PYHOST_USED=""

@@ -1,19 +1,16 @@
 import os
 import shutil
-import sys
 import time
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from platform_config.stack import stack_names  # noqa: E402
-from tools import cluster  # noqa: E402
-from tools.kube_api import KubeClient  # noqa: E402
-from tools.render import RenderResult, render_stack  # noqa: E402
+from platform_config.paths import PROJECT_ROOT as ROOT
+from platform_config.stack import stack_names
+from tools import cluster
+from tools.kube_api import KubeClient
+from tools.pins import pin
+from tools.render import RenderResult, dump, render_stack
 
 STACKS = stack_names(ROOT)
 
@@ -21,6 +18,12 @@ STACKS = stack_names(ROOT)
 @lru_cache(maxsize=None)
 def rendered(stack: str) -> RenderResult:
     return render_stack(stack)
+
+
+@lru_cache(maxsize=None)
+def rendered_text(stack: str) -> str:
+    """The stack's objects as `make render` writes them."""
+    return dump(rendered(stack).manifests)
 
 
 def objects(stack: str, kind: str | None = None) -> list[dict]:
@@ -125,11 +128,11 @@ def kube(started) -> KubeClient:
 @pytest.fixture(scope="module")
 def cluster_engine(kube, tmp_path_factory):
     """The real engine (tests/test_engine.py's project copy) with the project's plugins in cluster mode."""
-    from test_engine import Engine, _pin
+    from test_engine import Engine
 
     engine = Engine(tmp_path_factory.mktemp("cluster-engine"))
     engine.env["KUBECONFIG"] = str(cluster.kubeconfig_path())
-    version = _pin("pulumi-kubernetes")
+    version = pin("pulumi-kubernetes")
     if not (engine.has_plugin("kubernetes", version)
             or shutil.which("pulumi-resource-kubernetes", path=engine.env["PATH"])):
         pytest.fail(f"the kubernetes resource plugin v{version} is not installed: run `make setup`")

@@ -21,12 +21,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, STACKS, rendered
-from tools.render import dump
+from conftest import ROOT, STACKS, rendered_text
+from tools.pins import pin
 
 CONFIG = ROOT / ".checkov.yaml"
 CHECKOV_VENV = ROOT / ".venv-checkov"
-CHECKOV_PIN = re.compile(r"^#\s*(checkov==[\w.]+)\s*$", re.MULTILINE)
 
 @dataclass
 class Scan:
@@ -37,9 +36,7 @@ class Scan:
 
 
 def checkov_requirement() -> str:
-    match = CHECKOV_PIN.search((ROOT / "requirements.txt").read_text())
-    assert match, "requirements.txt has no '# checkov==<version>' line"
-    return match.group(1)
+    return f"checkov=={pin('checkov', commented=True)}"
 
 
 def checkov_executable() -> str:
@@ -84,7 +81,7 @@ def scan(tmp_path_factory) -> Scan:
     result = Scan()
     for stack in STACKS:
         try:
-            (directory / f"{stack}.yaml").write_text(dump(rendered(stack).manifests))
+            (directory / f"{stack}.yaml").write_text(rendered_text(stack))
         except Exception as error:  # noqa: BLE001 - the stack's own tests report it; here it cannot be scanned
             result.render_errors[stack] = f"{type(error).__name__}: {error}"
     result.command = [checkov_executable(), "--config-file", str(CONFIG), "--directory", str(directory),

@@ -1,36 +1,48 @@
 """Blue-green and Istio canary delivery: each release step is one reviewed config change."""
 
 import copy
+import json
+from functools import lru_cache
 
 import pytest
 
-from conftest import STACKS, find, objects
-from platform_config.loader import ConfigError
+from conftest import STACKS, find, objects, rendered
+from platform_config.loader import ConfigError, load_platform_config
+from platform_config.models import Canary
 from platform_config.stack import stack_file_config
+from specs.delivery import canary_replicas, plan_for
+from specs.istio import service_host, virtual_service
 from tools.render import diff_manifests, render_config
 
 SETTINGS, SECRETS, _ = stack_file_config("production")
 MICROPAY = ("production", "staging", "development")
 
 
-def render_with(services: dict, stack: str = "production"):
-    settings = copy.deepcopy(SETTINGS if stack == "production" else stack_file_config(stack)[0])
+def render_with(services: dict):
+    """Production with these service overrides; one render per distinct override (tests only read it)."""
+    return _render(json.dumps(services, sort_keys=True))
+
+
+@lru_cache(maxsize=None)
+def _render(services: str):
+    settings = copy.deepcopy(SETTINGS)
     settings.setdefault("services", {})
-    for name, override in services.items():
+    for name, override in json.loads(services).items():
         settings["services"][name] = {**settings["services"].get(name, {}), **override}
-    return render_config(stack, settings, SECRETS)
+    return render_config("production", settings, SECRETS)
 
 
 def pick(result, kind, name):
     return next(item for item in result.manifests if item["kind"] == kind and item["metadata"]["name"] == name)
 
 
-GREEN_DEPLOYED = {"payment-service": {"blueGreen": {
-    "active": "blue", "blue": {"tag": "1.0.0", "replicas": 5}, "green": {"tag": "1.1.0", "replicas": 5}}}}
-GREEN_ACTIVE = {"payment-service": {"blueGreen": {
-    "active": "green", "blue": {"tag": "1.0.0", "replicas": 5}, "green": {"tag": "1.1.0", "replicas": 5}}}}
+# Production is at release step 1 of both runbooks (README): green 1.1.0 deployed beside blue 1.0.0,
+# and the api-gateway canary 1.1.0 at 10 % on one pod. The steps after it are these overrides.
+PRODUCTION_BLUE_GREEN = SETTINGS["services"]["payment-service"]["blueGreen"]
+assert PRODUCTION_BLUE_GREEN == {"active": "blue", "green": {"tag": "1.1.0"}}
+GREEN_ACTIVE = {"payment-service": {"blueGreen": {"active": "green", "green": {"tag": "1.1.0"}}}}
 BLUE_SCALED_DOWN = {"payment-service": {"blueGreen": {
-    "active": "green", "blue": {"tag": "1.0.0", "replicas": 0}, "green": {"tag": "1.1.0", "replicas": 5}}}}
+    "active": "green", "blue": {"replicas": 0}, "green": {"tag": "1.1.0"}}}}
 
 
 # --- blue-green -------------------------------------------------------------------------------
@@ -61,7 +73,7 @@ def test_both_blue_green_services_use_the_pair_in_every_stack(stack):
 
 
 def test_switch_changes_only_the_service_selectors():
-    before, after = render_with(GREEN_DEPLOYED), render_with(GREEN_ACTIVE)
+    before, after = rendered("production"), render_with(GREEN_ACTIVE)
     diff = diff_manifests(before.manifests, after.manifests)
     assert diff == {"added": set(), "removed": set(), "changed": {
         ("Service", "micropay-payment", "payment-service"),
@@ -71,13 +83,13 @@ def test_switch_changes_only_the_service_selectors():
 
 
 def test_each_colour_has_its_own_hpa_and_pdb_and_no_static_replicas():
-    result = render_with(GREEN_DEPLOYED)
+    result = rendered("production")
     for colour in ("blue", "green"):
         deployment = pick(result, "Deployment", f"payment-service-{colour}")
         assert "replicas" not in deployment["spec"]
         hpa = pick(result, "HorizontalPodAutoscaler", f"payment-service-{colour}-hpa")
         assert hpa["spec"]["scaleTargetRef"]["name"] == f"payment-service-{colour}"
-        assert hpa["spec"]["minReplicas"] == 5
+        assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)
         pdb = pick(result, "PodDisruptionBudget", f"payment-service-{colour}-pdb")
         assert pdb["spec"]["selector"]["matchLabels"] == {"app": "payment-service", "version": colour}
 
@@ -97,18 +109,19 @@ def test_idle_colour_scales_down_by_config():
                                ("PodDisruptionBudget", "micropay-payment", "payment-service-blue-pdb")}
 
 
-@pytest.mark.parametrize("blue_green,words", [
-    ({"active": "green", "blue": {"tag": "1.0.0"}}, "active colour 'green' has no image tag"),
-    ({"active": "green", "blue": {"tag": "1.0.0"}, "green": {"tag": "1.1.0", "replicas": 0}},
+@pytest.mark.parametrize("blue_green,key,words", [
+    ({"active": "green", "blue": {"tag": "1.0.0"}}, "blueGreen.active", "active colour 'green' has no image tag"),
+    ({"active": "green", "blue": {"tag": "1.0.0"}, "green": {"tag": "1.1.0", "replicas": 0}}, "blueGreen.active",
      "scaled to 0 replicas"),
-    ({"active": "purple", "blue": {"tag": "1.0.0"}}, "'blue' or 'green'"),
-    ({"active": "blue", "blue": {"tag": "1.0.0", "replicas": 12}}, "above its autoscaling.maxReplicas (10)"),
+    ({"active": "purple", "blue": {"tag": "1.0.0"}}, "blueGreen.active", "'blue' or 'green'"),
+    ({"active": "blue", "blue": {"tag": "1.0.0", "replicas": 12}}, "blueGreen.blue.replicas",
+     "above its autoscaling.maxReplicas (10)"),
 ])
-def test_refuses_a_colour_that_cannot_serve(blue_green, words):
+def test_refuses_a_colour_that_cannot_serve(blue_green, key, words):
     with pytest.raises(ConfigError) as caught:
         render_with({"payment-service": {"blueGreen": blue_green}})
-    assert words in str(caught.value)
-    assert "services.payment-service" in str(caught.value)
+    [(problem_key, message)] = caught.value.problems
+    assert problem_key == f"services.payment-service.{key}" and words in message
 
 
 def test_blue_green_exports():
@@ -129,17 +142,28 @@ def routes(result, name="api-gateway"):
     return pick(result, "VirtualService", name)["spec"]["http"]
 
 
-def test_header_route_comes_first_and_weights_sum_to_100():
-    for weight in (0, 10, 50, 100):
-        http = routes(render_with(canary(weight)))
-        assert http[0]["match"] == [{"headers": {"canary": {"exact": "true"}}}]
-        assert http[0]["route"][0]["destination"]["subset"] == "canary"
-        split = {route["destination"]["subset"]: route["weight"] for route in http[1]["route"]}
-        assert split == {"stable": 100 - weight, "canary": weight}
+GATEWAY = load_platform_config("production", SETTINGS).services["api-gateway"]
+
+
+def gateway_with_canary(**canary):
+    return GATEWAY.model_copy(update={"canary": Canary.model_validate(canary)})
+
+
+@pytest.mark.parametrize("weight", (0, 10, 50, 100))
+def test_header_route_comes_first_and_weights_sum_to_100(weight):
+    spec = gateway_with_canary(tag="1.1.0", weight=weight)
+    has_canary = any(track.track.version == "canary" for track in plan_for("api-gateway", spec).tracks)
+    http = virtual_service(service_host("api-gateway", spec.namespace), spec.exposed_port, spec.canary,
+                           has_canary)["http"]
+    assert http[0] == {"name": "canary-header", "match": [{"headers": {"canary": {"exact": "true"}}}], "route": [
+        {"destination": {"host": "api-gateway.micropay-core.svc.cluster.local", "subset": "canary",
+                         "port": {"number": 8080}}, "weight": 100}]}
+    split = {route["destination"]["subset"]: route["weight"] for route in http[1]["route"]}
+    assert split == {"stable": 100 - weight, "canary": weight}
 
 
 def test_seed_canary_is_ten_percent_on_one_pod():
-    result = render_with(canary(10))
+    result = rendered("production")
     canary_deployment = pick(result, "Deployment", "api-gateway-canary")
     assert canary_deployment["spec"]["replicas"] == 1
     assert canary_deployment["spec"]["template"]["metadata"]["labels"]["version"] == "canary"
@@ -150,13 +174,19 @@ def test_seed_canary_is_ten_percent_on_one_pod():
     assert pick(result, "Service", "api-gateway")["spec"]["selector"] == {"app": "api-gateway"}
 
 
-@pytest.mark.parametrize("weight,replicas", [(0, 1), (10, 1), (50, 2), (100, 3)])
-def test_canary_replicas_follow_the_weight(weight, replicas):
-    assert pick(render_with(canary(weight)), "Deployment", "api-gateway-canary")["spec"]["replicas"] == replicas
+@pytest.mark.parametrize("canary_settings,replicas", [
+    ({"weight": 0}, 1), ({"weight": 10}, 1), ({"weight": 50}, 2), ({"weight": 100}, 3),
+    ({"weight": 10, "replicas": 2}, 2), ({"weight": 10, "autoscaling": {"minReplicas": 2, "maxReplicas": 4}}, 2),
+])
+def test_canary_replicas_follow_the_weight_unless_set(canary_settings, replicas):
+    # The stable floor of api-gateway in production is 3 pods (autoscaling.minReplicas); a canary at 0 %
+    # keeps one pod while its tag is set, so its header route is never left without a backend.
+    assert GATEWAY.autoscaling.min_replicas == 3
+    assert canary_replicas(gateway_with_canary(tag="1.1.0", **canary_settings)) == replicas
 
 
 def test_every_subset_matches_exactly_one_deployment():
-    result = render_with(canary(50))
+    result = rendered("production")
     rule = pick(result, "DestinationRule", "api-gateway")
     assert rule["apiVersion"] == "networking.istio.io/v1"
     gateways = [item for item in result.manifests if item["kind"] == "Deployment"
@@ -175,13 +205,14 @@ def test_every_subset_matches_exactly_one_deployment():
 def test_starting_a_canary_from_rest_leaves_the_destination_rule_alone():
     at_rest = render_with({"api-gateway": {"canary": {"weight": 0}}})
     assert routes(at_rest)[0]["name"] == "weighted"
-    diff = diff_manifests(at_rest.manifests, render_with(canary(10)).manifests)
+    diff = diff_manifests(at_rest.manifests, rendered("production").manifests)
     assert diff == {"added": {("Deployment", "micropay-core", "api-gateway-canary")}, "removed": set(),
                     "changed": {("VirtualService", "micropay-core", "api-gateway")}}
 
 
 def test_weight_step_changes_only_the_split_and_canary_replicas():
-    diff = diff_manifests(render_with(canary(10)).manifests, render_with(canary(50)).manifests)
+    # From production's one pod at 10 % to 50 %, the canary's pods following the weight (2 of a floor of 3).
+    diff = diff_manifests(rendered("production").manifests, render_with(canary(50)).manifests)
     assert diff == {"added": set(), "removed": set(), "changed": {
         ("VirtualService", "micropay-core", "api-gateway"),
         ("Deployment", "micropay-core", "api-gateway-canary")}}
@@ -202,18 +233,19 @@ def test_promotion_makes_the_canary_stable_and_removes_it():
     assert promoted.outputs["services"]["api-gateway"]["canaryWeight"] == 0
 
 
-@pytest.mark.parametrize("override,words", [
-    (canary(130), "less than or equal to 100"),
-    (canary(-5), "greater than or equal to 0"),
-    ({"api-gateway": {"canary": {"weight": 10}}}, "without an image"),
-    (canary(10, header="canary version"), "not a valid HTTP header name"),
-    (canary(10, annotations={"deployment.kubernetes.io/revision": "week3"}), "Deployment controller"),
+@pytest.mark.parametrize("override,key,words", [
+    (canary(130), "canary.weight", "less than or equal to 100"),
+    (canary(-5), "canary.weight", "greater than or equal to 0"),
+    ({"api-gateway": {"canary": {"weight": 10}}}, "canary.tag", "without an image"),
+    (canary(10, header="canary version"), "canary.header", "not a valid HTTP header name"),
+    (canary(10, annotations={"deployment.kubernetes.io/revision": "week3"}), "canary.annotations",
+     "Deployment controller"),
 ])
-def test_invalid_canary_configs_are_rejected(override, words):
+def test_invalid_canary_configs_are_rejected(override, key, words):
     with pytest.raises(ConfigError) as caught:
         render_with(override)
-    assert words in str(caught.value)
-    assert "services.api-gateway.canary" in str(caught.value)
+    [(problem_key, message)] = caught.value.problems
+    assert problem_key == f"services.api-gateway.{key}" and words in message
 
 
 def test_rollback_annotations_and_session_affinity():

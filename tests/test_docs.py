@@ -1,10 +1,6 @@
 """The documentation is generated from, or checked against, the code."""
 
-from pathlib import Path
-
-from conftest import STACKS
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT, STACKS
 
 
 def test_config_reference_is_current():
@@ -22,3 +18,19 @@ def test_readme_lists_every_stack_and_the_two_commands():
 
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_config_reference_prints_what_each_non_obvious_key_means():
+    from platform_config.models import NamespaceSpec, PlatformSettings, ServiceSpec
+    from tools.config_reference import OUTPUT, rows
+
+    text = OUTPUT.read_text()
+    meanings = {key: meaning for model in (ServiceSpec, NamespaceSpec, PlatformSettings)
+                for key, _, _, meaning in rows(model)}
+    for key in ("servicePort", "configEnv", "callers", "dependencies", "writablePaths", "scannerExceptions",
+                "canary.steps", "canary.overrides", "acceptReleaseAboveQuota", "holdsState", "protectState",
+                "dnsNamespace"):
+        assert meanings[key], f"{key} has no Field(description=...)"
+    for key, meaning in meanings.items():
+        if meaning:
+            assert f"| `{key}` |" in text and f"| {meaning} |" in text, key

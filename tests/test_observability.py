@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import objects
+from conftest import objects, rendered
 from invariants import labels_match
 from platform_config.models import ServiceSpec, Tracing
 from specs import observability as obs
@@ -423,7 +423,7 @@ def test_platform_switches_turn_the_bundle_off():
 
 
 def test_each_track_reports_its_own_version():
-    result = render_overridden(services={"api-gateway": {"canary": {"tag": "1.1.0", "weight": 10}}})
+    result = rendered("production")  # the api-gateway canary 1.1.0 runs beside stable 1.0.0
     deployments = by_name(result, "Deployment")
     for name, tag in (("api-gateway", "1.0.0"), ("api-gateway-canary", "1.1.0")):
         env = {item["name"]: item.get("value") for item in

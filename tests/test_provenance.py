@@ -91,7 +91,7 @@ def test_each_row_names_a_builder_the_component_calls_and_real_config_keys(kind,
         assert callable(resolve(builder)), builder
         name = builder.rsplit(".", 1)[-1]
         assert re.search(rf"\.{re.escape(name)}\(", source), f"{component} never calls {builder} ({kind})"
-    documented = {key.replace("&lt;", "<").replace("&gt;", ">") for key, _, _ in rows(PlatformConfig)}
+    documented = {key.replace("&lt;", "<").replace("&gt;", ">") for key, *_ in rows(PlatformConfig)}
     assert keys, f"README row {kind}/{component}: no config keys"
     for key in keys:
         assert key in documented, f"README row {kind}/{component}: `{key}` is not a config key"

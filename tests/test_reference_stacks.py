@@ -302,5 +302,8 @@ def test_canary_overrides_cannot_change_the_service_itself():
     settings, secrets, _ = stack_file_config("finance-week3")
     settings = copy.deepcopy(settings)
     settings["services"]["finance-service"]["canary"]["overrides"]["port"] = 9000
-    with pytest.raises(ConfigError, match="canary.overrides may change the canary's pods only"):
+    with pytest.raises(ConfigError) as caught:
         load("finance-week3", settings, secrets)
+    assert caught.value.problems == [("services.finance-service.canary.overrides.port", (
+        "port belongs to the whole service, not the canary's pods; set it on the service; canary.autoscaling and "
+        "canary.disruptionBudget size the canary"))]

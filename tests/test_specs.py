@@ -3,7 +3,6 @@
 import pytest
 
 from platform_config.models import Autoscaling, DisruptionBudget, PlatformSettings, ServiceSpec, VerticalAutoscaling
-from platform_config.quantities import QuantityError, canonical_quantity
 from specs import network, scaling, workload
 from specs.delivery import rolling_plan
 from specs.traffic import Party, Rule
@@ -24,20 +23,6 @@ def make_service(**override) -> ServiceSpec:
 
 
 PLATFORM = PlatformSettings(environment="production")
-
-
-@pytest.mark.parametrize("written,canonical", [
-    ("1000m", "1"), ("500m", "500m"), ("2", "2"), ("0.5", "500m"), ("1.5Gi", "1536Mi"), ("1024Mi", "1Gi"),
-    ("2Gi", "2Gi"), ("100Gi", "100Gi"), ("1500m", "1500m"), (2, "2"), ("1000M", "1G"), ("0", "0"),
-])
-def test_quantities_are_written_as_the_api_server_returns_them(written, canonical):
-    assert canonical_quantity(written) == canonical
-
-
-@pytest.mark.parametrize("bad", ["", "2 Gi", "1.5.0", "-1", "4gb", "Gi"])
-def test_malformed_quantities_are_refused(bad):
-    with pytest.raises(QuantityError):
-        canonical_quantity(bad)
 
 
 def pod_inputs():

@@ -35,10 +35,10 @@ from pathlib import Path
 
 import yaml
 
+from platform_config.paths import PROJECT_ROOT as ROOT
 from platform_config.models import ServiceSpec
 from specs import observability as obs
 
-ROOT = Path(__file__).resolve().parent.parent
 SETUP_SCRIPT = ROOT / "scripts" / "setup_promtool.sh"
 
 BAD_FROM = 10          # minute of the first bad sample

@@ -31,10 +31,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from platform_config.paths import PROJECT_ROOT as ROOT
 from tools.kube_api import ApiError, KubeClient, is_true
 from validation.schemas import crd_schema_locations
 
-ROOT = Path(__file__).resolve().parent.parent
 DIR_ENV = "MICROPAY_CLUSTER_DIR"
 DEFAULT_DIR = ROOT / "build" / "cluster"
 PORT_ENV = "MICROPAY_CLUSTER_PORT"

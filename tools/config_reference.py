@@ -14,19 +14,14 @@ import json
 import sys
 import types
 import typing
-from pathlib import Path
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-from platform_config.loader import PROJECT  # noqa: E402
-from platform_config.models import (NamespaceSpec, PlatformSettings, ServiceSpec, Endpoint, Peer,  # noqa: E402
-                                    Cluster)
-from platform_config.stack import stack_file_config, stack_names  # noqa: E402
+from platform_config.loader import PROJECT
+from platform_config.models import NamespaceSpec, PlatformSettings, ServiceSpec, Endpoint, Peer, Cluster
+from platform_config.paths import PROJECT_ROOT
+from platform_config.stack import stack_file_config, stack_names
 
 OUTPUT = PROJECT_ROOT / "docs" / "config-reference.md"
 SECTIONS = [
@@ -81,12 +76,13 @@ def _default(field) -> str:
     return f"`{json.dumps(value, default=str)}`"
 
 
-def rows(model: type[BaseModel], prefix: str = "", seen: tuple = ()) -> list[tuple[str, str, str]]:
+def rows(model: type[BaseModel], prefix: str = "", seen: tuple = ()) -> list[tuple[str, str, str, str]]:
+    """(key, type, default, meaning) of every key of a model and of the models inside it."""
     result = []
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
         result.append((key.replace("<", "&lt;").replace(">", "&gt;"), _type_name(field.annotation),
-                       _default(field)))
+                       _default(field), (field.description or "").replace("|", "\\|")))
         nested = _nested(field.annotation, key)
         if nested is not None and nested[0] not in seen:
             result += rows(nested[0], nested[1], seen + (nested[0],))
@@ -125,8 +121,8 @@ def render() -> str:
         "",
     ]
     for title, model, description in SECTIONS:
-        lines += [f"## {title}", "", description, "", "| key | type | default |", "|---|---|---|"]
-        lines += [f"| `{key}` | {kind} | {default} |" for key, kind, default in rows(model)]
+        lines += [f"## {title}", "", description, "", "| key | type | default | meaning |", "|---|---|---|---|"]
+        lines += [f"| `{key}` | {kind} | {default} | {meaning} |" for key, kind, default, meaning in rows(model)]
         lines.append("")
     names, table = stack_rows(stacks)
     lines += ["## Per-stack values", "",

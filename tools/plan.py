@@ -19,7 +19,8 @@ import tempfile
 from io import BytesIO
 from pathlib import Path
 
-from platform_config.loader import PROJECT_ROOT, ConfigError, load_platform_config
+from platform_config.loader import ConfigError, load_platform_config
+from platform_config.paths import PROJECT_ROOT
 from platform_config.release_plan import (Plan, describe_change, plan_from_json, plan_text, plan_to_json,
                                           release_plan)
 from platform_config.stack import stack_file_config

@@ -18,16 +18,14 @@ from pathlib import Path
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.stack import wait_for_rpcs
 
-import pulumi  # noqa: E402
-from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
-from pulumi.runtime.stack import wait_for_rpcs  # noqa: E402
-
-from platform_config.loader import PROJECT, ConfigError  # noqa: E402
-from platform_config.stack import stack_file_config  # noqa: E402
+from platform_config.loader import PROJECT, ConfigError
+from platform_config.paths import PROJECT_ROOT
+from platform_config.stack import stack_file_config
+from policy.rules import manifest_from_resource
 
 REDACTED = "<redacted>"
 SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
@@ -74,9 +72,8 @@ def _plain(value):
 
 
 def to_manifest(resource_type: str, inputs: dict) -> dict | None:
-    """A registered pulumi-kubernetes resource as a Kubernetes object; None for anything else."""
-    if not resource_type.startswith("kubernetes:") or resource_type.startswith("kubernetes:helm"):
-        return None
+    """A registered resource as the Kubernetes object the API server would receive (the policy pack's
+    reading of a resource, so the tests check what the pack checks); None for anything else."""
     raw = dict(inputs)
     if raw.get("kind") == "Secret":
         # The provider marks the whole data map secret; keep its keys, never its values.
@@ -86,12 +83,7 @@ def to_manifest(resource_type: str, inputs: dict) -> dict | None:
                 content = content["value"]
             if isinstance(content, dict):
                 raw[section] = {key: REDACTED for key in content}
-    body = _plain(raw)
-    if "apiVersion" not in body or "kind" not in body:
-        return None
-    manifest = {"apiVersion": body.pop("apiVersion"), "kind": body.pop("kind"), "metadata": body.pop("metadata")}
-    manifest.update(body)
-    return manifest
+    return manifest_from_resource(resource_type, _plain(raw))
 
 
 def sort_key(manifest: dict) -> tuple:
@@ -210,8 +202,21 @@ def diff_manifests(before: list[dict], after: list[dict]) -> dict[str, set[tuple
     }
 
 
+class _Dumper(yaml.CSafeDumper):
+    """libyaml's emitter (one output on every machine, and fast), with multi-line text as literal blocks."""
+
+
+def _text(dumper: yaml.CSafeDumper, value: str) -> yaml.ScalarNode:
+    # Dashboards and config files line by line, so a diff of a render shows the lines that changed
+    # (the emitter falls back to a quoted string where a block cannot hold the text exactly).
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def dump(manifests: list[dict]) -> str:
-    return yaml.safe_dump_all(manifests, sort_keys=True, default_flow_style=False, width=120)
+    return yaml.dump_all(manifests, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=120)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,7 +37,8 @@ from kubernetes_validate import utils as kubernetes_validate
 from packaging.version import Version
 from referencing import Registry, Resource
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from platform_config.paths import PROJECT_ROOT as REPO_ROOT
+
 MINIMUM_KUBERNETES = "1.29"
 CRD_SCHEMAS_ENV = "MICROPAY_CRD_SCHEMAS"
 SHARED_CRD_SCHEMAS = Path("shared") / "schemas" / "crds"          # beside the repository
@@ -383,8 +384,6 @@ def _load(target: str) -> tuple[str, list[dict]]:
         import yaml
 
         return target, [document for document in yaml.safe_load_all(Path(target).read_text()) if document]
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
     from tools.render import render_stack
 
     return target, render_stack(target).manifests

@@ -17,6 +17,9 @@ log() { printf '[%s %s] %s\n' "$LOG_TAG" "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 REFUSED_DIR="$CACHE/refused"
+GB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The JSON-reading steps (go mod download/edit answers, refusals) live in tools/go_modules.py.
+go_modules() { (cd "$GB_ROOT" && python3 -m tools.go_modules "$@"); }
 BUILD_ROOT="$CACHE/build"
 mkdir -p "$REFUSED_DIR" "$BUILD_ROOT"
 
@@ -45,28 +48,7 @@ go_mod_download() {
   fi
   setup_go
   out=$(go mod download -json "$mv" 2>/dev/null || true)
-  GMD_JSON=$out python3 - "$mv" "$rf" <<'PY' || return 1
-import json, os, sys, time
-mv, rf = sys.argv[1], sys.argv[2]
-raw = os.environ.get("GMD_JSON", "")
-try:
-    d = json.loads(raw)
-except Exception:
-    d = {"Error": "go mod download printed no JSON: " + raw.strip()[:500]}
-err = d.get("Error") or ("" if d.get("Dir") else "no Dir in go mod download output")
-if err:
-    line = " ".join(err.split())
-    # Remember only answers from the registry (a "no" is final), not time-outs
-    # or other transient failures.
-    final = any(k in line for k in ("403 Forbidden", "404 Not Found", "410 Gone",
-                                    "not available", "unknown revision", "invalid version"))
-    sys.stderr.write("[go_build] %s %s: %s\n" % ("REFUSED" if final else "FAILED", mv, line))
-    if final:
-        with open(rf, "w") as f:
-            f.write("%s  (asked %s)\n" % (line, time.strftime("%Y-%m-%d %H:%M:%S")))
-    sys.exit(1)
-print(d["Dir"])
-PY
+  printf '%s' "$out" | go_modules downloaded "$mv" "$rf"
 }
 
 # Options of build_go_binaries, reset after each call:
@@ -118,29 +100,7 @@ build_go_binaries() {
   dir="$BUILD_ROOT/$name-v$version"
   rm -rf "$dir"; mkdir -p "$dir" "$outdir"
   # Throwaway go.mod: same go directive, the module required at the pin, its replaces.
-  GME_JSON=$(go mod edit -json "$moddir/go.mod") python3 - "$module" "v$version" "$name" "$localver" >"$dir/go.mod" <<'PY'
-import json, os, sys
-mod, ver, name, localver = sys.argv[1:5]
-m = json.loads(os.environ["GME_JSON"])
-out = ["module micropay.local/go-build/%s" % name, ""]
-if m.get("Go"):
-    out.append("go %s" % m["Go"])
-out += ["", "require %s %s" % (mod, ver), ""]
-for r in m.get("Replace") or []:
-    old, new = r["Old"], r["New"]
-    lhs = old["Path"] + (" " + old["Version"] if old.get("Version") else "")
-    if "FORBIDDEN_DEPENDENCY" in new["Path"]:
-        continue  # a guard against importing a module, not a real replacement
-    if new["Path"].startswith((".", "/")) and not new.get("Version"):
-        # Relative replace into the same repository: use the proxy version of
-        # that module at the lock-step version.
-        rhs = "%s %s" % (old["Path"], localver)
-        out.append("// was: %s => %s" % (lhs, new["Path"]))
-    else:
-        rhs = new["Path"] + (" " + new["Version"] if new.get("Version") else "")
-    out.append("replace %s => %s" % (lhs, rhs))
-print("\n".join(out))
-PY
+  go mod edit -json "$moddir/go.mod" | go_modules go-mod "$module" "v$version" "$name" "$localver" >"$dir/go.mod"
   if [[ -n $main_go ]]; then
     printf '%s\n' "$main_go" >"$dir/main.go"
   else
@@ -149,12 +109,8 @@ PY
   log "$name v$version: resolving dependencies (go mod tidy)"
   if ! (cd "$dir" && go mod tidy "${tidy_flags[@]}" 2>"$dir/tidy.log"); then
     log "$name v$version: go mod tidy failed:"; grep -v '^go: downloading' "$dir/tidy.log" | tail -n 20 >&2
-    local first
-    if first=$(grep -m1 -E '403 Forbidden|not available' "$dir/tidy.log"); then
-      # a dependency refused by the proxy: remember it like a direct refusal
-      printf '%s  (dependency of %s@v%s, asked %s)\n' "$(echo $first)" "$module" "$version" "$(date '+%F %T')" \
-        >"$(refused_file "$module@v$version")"
-    fi
+    # a dependency refused by the proxy: remembered like a direct refusal
+    go_modules tidy-refusal "$module@v$version" "$(refused_file "$module@v$version")" <"$dir/tidy.log" || true
     return 1
   fi
   log "$name v$version: compiling $pkgs (log: $dir/build.log)"
