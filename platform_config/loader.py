@@ -308,6 +308,11 @@ def _known_keys(location: tuple) -> list[str]:
     return keys
 
 
+# Keys that became another one: the refusal says where the value goes now.
+REPLACED_KEYS = {("observability", "serviceMonitor", "path"): (
+    "observability.metricsPath", "one path serves the pods' prometheus.io/path annotation and the ServiceMonitor")}
+
+
 def _describe(error: dict, layers: ServiceLayers) -> tuple[str, str]:
     location = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
     key = layers.written_key(location) or "(top level)"
@@ -315,7 +320,10 @@ def _describe(error: dict, layers: ServiceLayers) -> tuple[str, str]:
     # A secret's value is never shown, not even in a message about its type (`value: 12345`).
     secret = "secrets" in location[2:]
     got = "" if secret else f" (got {error.get('input')!r})"
-    if error["type"] == "extra_forbidden":
+    replaced = next((new for old, new in REPLACED_KEYS.items() if tuple(location[-len(old):]) == old), None)
+    if error["type"] == "extra_forbidden" and replaced:
+        message = f"replaced by {replaced[0]} ({replaced[1]}); move the value to {replaced[0]}"
+    elif error["type"] == "extra_forbidden":
         message = "unknown key; " + suggest(str(location[-1]), _known_keys(location), "remove it")
     elif error["type"] == "missing":
         message = "required key is missing; add it to the catalog or the stack config"

@@ -658,11 +658,9 @@ def _paths(config: PlatformConfig) -> Iterator[Problem]:
             if not path.startswith("/") or ":" in path:
                 yield Problem(key, f"'{path}' is not an absolute path without ':', as a container mount path must be",
                               "write it from the root, e.g. /var/lib/app")
-        http = {f"{where}.observability.metricsPath": service.observability.metrics_path,
-                f"{where}.observability.serviceMonitor.path": service.observability.service_monitor.path}
-        for key, path in http.items():
-            if not URL_PATH.fullmatch(path):
-                yield Problem(key, f"'{path}' is not an absolute URL path", "write it from the root, e.g. /metrics")
+        if not URL_PATH.fullmatch(path := service.observability.metrics_path):
+            yield Problem(f"{where}.observability.metricsPath", f"'{path}' is not an absolute URL path",
+                          "write it from the root, e.g. /metrics")
 
 
 def _urls(config: PlatformConfig) -> Iterator[Problem]:

@@ -172,7 +172,7 @@ def service_monitor(service_name: str, namespace: str, service: ServiceSpec,
     hence no host name verification.
     """
     settings = service.observability.service_monitor
-    endpoint: dict = {"port": metrics_port_name(service), "path": settings.path, "interval": settings.interval,
+    endpoint: dict = {"port": metrics_port_name(service), "path": service.observability.metrics_path, "interval": settings.interval,
                       "scheme": "https" if mesh_tls else "http"}
     if mesh_tls:
         endpoint["tlsConfig"] = dict(ISTIO_PROMETHEUS_TLS)

@@ -204,8 +204,9 @@ def test_camel_case_prefix():
 
 def test_service_monitor_scrapes_http_port_by_default():
     body = obs.service_monitor("payment-service", "micropay-payment", service(
-        serviceMonitor={"path": "/actuator/prometheus", "interval": "30s"}), {"release": "kube-prometheus-stack"})
+        metricsPath="/actuator/prometheus", serviceMonitor={"interval": "30s"}), {"release": "kube-prometheus-stack"})
     assert body["metadata"]["name"] == "payment-service-monitor"
+    assert body["spec"]["endpoints"][0]["path"] == "/actuator/prometheus"   # the one metrics path
     assert body["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     assert body["spec"]["selector"] == {"matchLabels": {"app": "payment-service"}}
     assert body["spec"]["namespaceSelector"] == {"matchNames": ["micropay-payment"]}
@@ -385,7 +386,7 @@ def by_name(result, kind: str) -> dict[str, dict]:
 def test_service_overrides_reach_the_rendered_objects():
     result = render_overridden(services={
         "user-service": {"env": {"OTEL_TRACES_SAMPLER_ARG": "1"}, "observability": {
-            "metricsPort": 9464, "serviceMonitor": {"path": "/metrics", "interval": "15s", "scrapeTimeout": "10s"},
+            "metricsPort": 9464, "metricsPath": "/metrics", "serviceMonitor": {"interval": "15s", "scrapeTimeout": "10s"},
             "metrics": {"requestsTotal": "http_requests_total", "statusLabel": "status_code"},
             "alerts": {"thresholds": {"errorRatio": 0.02}, "extra": [{
                 "alert": "UserServiceBatchBacklog", "expr": "user_batch_backlog > 100",

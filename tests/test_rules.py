@@ -312,8 +312,8 @@ CASES = [
      "platform.observability.runbookBaseUrl", "not an http or https URL", "https://runbooks.example.com/alerts"),
     ("metrics-path-relative", DEV, f"{US}.observability", {"metricsPath": "metrics"},
      f"{US}.observability.metricsPath", "not an absolute URL path", "/metrics"),
-    ("service-monitor-path-relative", DEV, f"{US}.observability", {"serviceMonitor": {"path": "actuator/prometheus"}},
-     f"{US}.observability.serviceMonitor.path", "not an absolute URL path", "from the root"),
+    ("service-monitor-path-is-metrics-path", DEV, f"{US}.observability", {"serviceMonitor": {"path": "/prometheus"}},
+     f"{US}.observability.serviceMonitor.path", "replaced by observability.metricsPath", "move the value to"),
     ("writable-path-relative", DEV, f"{US}.writablePaths", ["tmp"], f"{US}.writablePaths.0",
      "not an absolute path without ':'", "/var/lib/app"),
     ("claim-mount-path-relative", PROD, "services.payment-service.claims", {"payment-db-pvc": {

@@ -12,7 +12,6 @@ from .base import Model, StringMap
 
 class ServiceMonitorSpec(Model):
     enabled: bool = True
-    path: str = "/metrics"
     interval: str = "30s"
     scrape_timeout: str | None = None
     relabelings: list[dict] = []
@@ -61,7 +60,8 @@ class Alerts(Model):
 
 
 class Observability(Model):
-    metrics_path: str = "/metrics"
+    metrics_path: str = Field(default="/metrics", description="The HTTP path of the metrics: the pods' "
+                              "prometheus.io/path annotation and the ServiceMonitor's endpoint path alike.")
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     service_monitor: ServiceMonitorSpec = ServiceMonitorSpec()
     metrics: MetricNames = MetricNames()
