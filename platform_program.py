@@ -138,7 +138,7 @@ def deploy(config: PlatformConfig, secrets: dict[str, str],
         pulumi.log.warn(f"{key}: {message}")
     namespaces = {
         name: TenantNamespace(name, TenantNamespaceArgs(
-            name=name, spec=spec, dns_namespace=platform.dns_namespace,
+            spec=spec, dns_namespace=platform.dns_namespace,
             protect=platform.protect_state and spec.holds_state,
             mesh_labels=mesh_specs.namespace_labels(platform.mesh),
             mesh_annotations=mesh_specs.namespace_annotations(platform.mesh),
@@ -156,26 +156,26 @@ def deploy(config: PlatformConfig, secrets: dict[str, str],
         service_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
             depends_on=[namespaces[spec.namespace]]))
         service_args = MicroServiceArgs(
-            name=name, spec=spec, platform=platform,
+            spec=spec, platform=platform,
             ingress_rules=traffic.ingress_rules(config, name), egress_rules=traffic.egress_rules(config, name),
-            provided_secrets=provided, protect_state=platform.protect_state,
+            provided_secrets=provided,
         )
         if spec.delivery == "blueGreen":
-            component = BlueGreenPair(name, BlueGreenPairArgs(service_args), opts=service_opts)
+            component = BlueGreenPair(name, BlueGreenPairArgs(service=service_args), opts=service_opts)
         elif spec.delivery == "canary":
-            component = CanaryIstio(name, CanaryIstioArgs(service_args), opts=service_opts)
+            component = CanaryIstio(name, CanaryIstioArgs(service=service_args), opts=service_opts)
         else:
             component = MicroService(name, service_args, opts=service_opts)
-        outputs[name] = component.outputs
+        outputs[name] = component.stack_outputs()
         # Observability (ServiceMonitor, PrometheusRule, dashboard) once the service exists.
         ObservabilityBundle(name, ObservabilityBundleArgs(
-            name=name, spec=spec, settings=platform.observability,
+            spec=spec, settings=platform.observability,
             mesh_tls=platform.mesh.provider == "istio" and platform.mesh.mtls == "STRICT"),
                             opts=pulumi.ResourceOptions.merge(service_opts,
                                                               pulumi.ResourceOptions(depends_on=[component])))
     return {
         "environment": platform.environment,
-        "cluster": baseline.outputs,
+        "cluster": baseline.stack_outputs(),
         "namespaces": sorted(namespaces),
         "services": outputs,
         # The release plan (`make plan`): capacity and delivery state, readable in `pulumi stack output plan`.

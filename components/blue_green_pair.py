@@ -26,15 +26,23 @@ class BlueGreenPairArgs:
 
 
 class BlueGreenPair(pulumi.ComponentResource):
+    workload: MicroService
+    active_colour: str
+    images: dict[str, str | None]
+    preview_service_name: str
+
     def __init__(self, name: str, args: BlueGreenPairArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("micropay:delivery:BlueGreenPair", name, None, opts)
         base = args.service
-        spec, service = base.spec, base.name
+        spec, service = base.spec, name
         colours = spec.colours
         plan = blue_green_plan(service, spec)
         self.workload = MicroService(name, dataclasses.replace(base, plan=plan),
                                      opts=pulumi.ResourceOptions(parent=self))
-        preview_name = f"{service}-preview"
+        self.preview_service_name = preview_name = f"{service}-preview"
+        self.active_colour = colours.active
+        self.images = {colour: f"{spec.image}:{colours.colour(colour).tag}" if colours.colour(colour).tag else None
+                       for colour in ("blue", "green")}
         k8s.core.v1.Service(
             f"{name}-preview-service",
             metadata=object_metadata(preview_name, spec.namespace,
@@ -42,11 +50,9 @@ class BlueGreenPair(pulumi.ComponentResource):
             spec=object_specs.service({"app": service, "version": preview_colour(spec)}, spec),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.workload]),
         )
-        self.outputs = {
-            **self.workload.outputs,
-            "activeColour": colours.active,
-            "images": {colour: f"{spec.image}:{colours.colour(colour).tag}" if colours.colour(colour).tag else None
-                       for colour in ("blue", "green")},
-            "previewServiceName": preview_name,
-        }
-        self.register_outputs(self.outputs)
+        self.register_outputs(self.stack_outputs())
+
+    def stack_outputs(self) -> dict[str, object]:
+        """The workload's outputs and which colour serves."""
+        return {**self.workload.stack_outputs(), "activeColour": self.active_colour, "images": self.images,
+                "previewServiceName": self.preview_service_name}

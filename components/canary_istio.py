@@ -26,14 +26,22 @@ class CanaryIstioArgs:
 
 
 class CanaryIstio(pulumi.ComponentResource):
+    workload: MicroService
+    canary_weight: int
+    stable_image: str
+    canary_image: str | None
+
     def __init__(self, name: str, args: CanaryIstioArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("micropay:delivery:CanaryIstio", name, None, opts)
         base = args.service
-        spec, service = base.spec, base.name
+        spec, service = base.spec, name
         plan = canary_plan(service, spec)
         self.workload = MicroService(name, dataclasses.replace(base, plan=plan),
                                      opts=pulumi.ResourceOptions(parent=self))
         has_canary = any(track_plan.track.version == "canary" for track_plan in plan.tracks)
+        self.canary_weight = spec.canary.weight if has_canary else 0
+        self.stable_image = f"{spec.image}:{spec.tag}"
+        self.canary_image = f"{spec.image}:{spec.canary.tag}" if has_canary else None
         host = istio_specs.service_host(service, spec.namespace)
         metadata = object_metadata(service, spec.namespace, workload_specs.common_labels(service, spec))
         after_workload = pulumi.ResourceOptions(parent=self, depends_on=[self.workload])
@@ -46,10 +54,9 @@ class CanaryIstio(pulumi.ComponentResource):
             metadata=metadata,
             spec=istio_specs.virtual_service(host, spec.exposed_port, spec.canary, has_canary),
             opts=after_workload)
-        self.outputs = {
-            **self.workload.outputs,
-            "canaryWeight": spec.canary.weight if has_canary else 0,
-            "stableImage": f"{spec.image}:{spec.tag}",
-            "canaryImage": f"{spec.image}:{spec.canary.tag}" if has_canary else None,
-        }
-        self.register_outputs(self.outputs)
+        self.register_outputs(self.stack_outputs())
+
+    def stack_outputs(self) -> dict[str, object]:
+        """The workload's outputs and how far the canary has got."""
+        return {**self.workload.stack_outputs(), "canaryWeight": self.canary_weight,
+                "stableImage": self.stable_image, "canaryImage": self.canary_image}

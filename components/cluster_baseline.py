@@ -26,9 +26,13 @@ class ClusterBaselineArgs:
 
 
 class ClusterBaseline(pulumi.ComponentResource):
+    storage_classes: list[str]
+    backup_schedule: str | None
+    backed_up_namespaces: list[str]
+
     def __init__(self, name: str, args: ClusterBaselineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("micropay:cluster:ClusterBaseline", name, None, opts)
-        created = []
+        self.storage_classes = []
         if args.create_storage_classes:
             for class_name, spec in sorted(args.storage_classes.items()):
                 fields = cluster_specs.storage_class(spec)
@@ -37,16 +41,20 @@ class ClusterBaseline(pulumi.ComponentResource):
                     provisioner=fields["provisioner"], parameters=fields.get("parameters"),
                     reclaim_policy=fields["reclaimPolicy"], volume_binding_mode=fields["volumeBindingMode"],
                     allow_volume_expansion=fields["allowVolumeExpansion"], opts=pulumi.ResourceOptions(parent=self))
-                created.append(class_name)
-        schedule = None
+                self.storage_classes.append(class_name)
+        self.backup_schedule = None
         if args.backups.enabled and args.stateful_namespaces:
             k8s.apiextensions.CustomResource(
                 f"{name}-backup-schedule", api_version="velero.io/v1", kind="Schedule",
                 metadata=object_metadata(args.schedule_name, args.backups.namespace),
                 spec=cluster_specs.backup_schedule(args.backups, args.stateful_namespaces),
                 opts=pulumi.ResourceOptions(parent=self))
-            schedule = args.schedule_name
-        self.outputs = {"storageClasses": created, "backupSchedule": schedule,
-                        "backedUpNamespaces": sorted(args.stateful_namespaces) if schedule else []}
-        self.register_outputs(self.outputs)
+            self.backup_schedule = args.schedule_name
+        self.backed_up_namespaces = sorted(args.stateful_namespaces) if self.backup_schedule else []
+        self.register_outputs(self.stack_outputs())
+
+    def stack_outputs(self) -> dict[str, object]:
+        """The attributes under the keys the engine records and `pulumi stack output cluster` shows."""
+        return {"storageClasses": self.storage_classes, "backupSchedule": self.backup_schedule,
+                "backedUpNamespaces": self.backed_up_namespaces}
 

@@ -31,23 +31,30 @@ from specs.traffic import Rule, service_account_name
 
 @dataclass(frozen=True)
 class MicroServiceArgs:
-    name: str
     spec: ServiceSpec
     platform: PlatformSettings
     ingress_rules: list[Rule]
     egress_rules: list[Rule]
     plan: DeliveryPlan | None = None
     provided_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    protect_state: bool = False
 
 
 class MicroService(pulumi.ComponentResource):
+    service_name: str
+    namespace: str
+    delivery: str
+    deployments: list[str]
+    image: str
+
     def __init__(self, name: str, args: MicroServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("micropay:service:MicroService", name, None, opts)
         self._args = args
         self._prefix = name
-        spec, service = args.spec, args.name
+        self.service_name = service = name
+        spec = args.spec
         self.namespace = spec.namespace
+        self.delivery = spec.delivery
+        self.image = f"{spec.image}:{spec.tag}"
 
         self.service_account = self._identity()
         self._config_map_name = self._config_map()
@@ -63,7 +70,9 @@ class MicroService(pulumi.ComponentResource):
             env=env,
         )
         plan = args.plan or rolling_plan(service, spec)
-        self.deployments = {track.track.deployment_name: self._track(track, pod) for track in plan.tracks}
+        for track in plan.tracks:
+            self._track(track, pod)
+        self.deployments = sorted(track.track.deployment_name for track in plan.tracks)
         self.service = self._k8s(k8s.core.v1.Service, "service", service,
                                  spec=object_specs.service(plan.service_selector, spec))
         self._k8s(k8s.networking.v1.NetworkPolicy, "network-policy", service,
@@ -76,26 +85,24 @@ class MicroService(pulumi.ComponentResource):
                       spec=object_specs.ingress(service, spec.exposed_port, spec.ingress,
                                                 args.platform.ingress_class))
 
-        self.outputs = {
-            "serviceName": service,
-            "namespace": self.namespace,
-            "delivery": spec.delivery,
-            "deployments": sorted(self.deployments),
-            "image": f"{spec.image}:{spec.tag}",
-        }
-        self.register_outputs(self.outputs)
+        self.register_outputs(self.stack_outputs())
+
+    def stack_outputs(self) -> dict[str, object]:
+        """The attributes under the keys the engine records and `pulumi stack output services` shows."""
+        return {"serviceName": self.service_name, "namespace": self.namespace, "delivery": self.delivery,
+                "deployments": self.deployments, "image": self.image}
 
     def _mesh_policies(self) -> None:
         args = self._args
         mesh = args.platform.mesh
         if mesh.provider != "istio":
             return
-        jwt = mesh.jwt if mesh.jwt and args.name in mesh.jwt.services else None
-        self._custom("security.istio.io/v1", "AuthorizationPolicy", "authorization-policy", args.name,
-                     mesh_specs.authorization_policy(args.name, args.ingress_rules, jwt is not None))
+        jwt = mesh.jwt if mesh.jwt and self.service_name in mesh.jwt.services else None
+        self._custom("security.istio.io/v1", "AuthorizationPolicy", "authorization-policy", self.service_name,
+                     mesh_specs.authorization_policy(self.service_name, args.ingress_rules, jwt is not None))
         if jwt:
-            self._custom("security.istio.io/v1", "RequestAuthentication", "request-authentication", args.name,
-                         mesh_specs.request_authentication(args.name, jwt))
+            self._custom("security.istio.io/v1", "RequestAuthentication", "request-authentication",
+                         self.service_name, mesh_specs.request_authentication(self.service_name, jwt))
 
     def _custom(self, api_version: str, kind: str, suffix: str, object_name: str, spec: dict,
                 opts: pulumi.ResourceOptions | None = None):
@@ -108,14 +115,14 @@ class MicroService(pulumi.ComponentResource):
         platform = self._args.platform
         plain = dict(spec.env)
         if platform.observability.tracing and spec.observability.tracing:
-            otel = tracing_env(self._args.name, tag, platform.environment, platform.observability.tracing)
+            otel = tracing_env(self.service_name, tag, platform.environment, platform.observability.tracing)
             plain = {**{key: value for key, value in otel.items() if key not in self._secret_refs}, **spec.env}
         config_refs = {env: (self._config_map_name, key) for env, key in spec.config_env.items()}
         return workload_specs.env_list(plain, self._secret_refs, config_refs)
 
     def _metadata(self, object_name: str, annotations: dict[str, str] | None = None) -> dict:
         return object_metadata(object_name, self.namespace,
-                               workload_specs.common_labels(self._args.name, self._args.spec), annotations)
+                               workload_specs.common_labels(self.service_name, self._args.spec), annotations)
 
     def _k8s(self, resource_type, suffix: str, object_name: str, annotations: dict | None = None,
              opts: pulumi.ResourceOptions | None = None, **fields):
@@ -124,7 +131,7 @@ class MicroService(pulumi.ComponentResource):
                              **fields, opts=options)
 
     def _identity(self):
-        spec, service = self._args.spec, self._args.name
+        spec, service = self._args.spec, self.service_name
         account = self._k8s(k8s.core.v1.ServiceAccount, "service-account", service_account_name(service),
                             automount_service_account_token=False)
         if spec.api_access:
@@ -135,7 +142,7 @@ class MicroService(pulumi.ComponentResource):
         return account
 
     def _config_map(self) -> str | None:
-        spec, service = self._args.spec, self._args.name
+        spec, service = self._args.spec, self.service_name
         for helper in [*spec.sidecars, *spec.init_containers]:
             if helper.config_files:
                 self._k8s(k8s.core.v1.ConfigMap, f"config-{helper.name}",
@@ -155,7 +162,7 @@ class MicroService(pulumi.ComponentResource):
             return password.result
         if source == "provided":
             return pulumi.Output.secret(self._args.provided_secrets[
-                key.stack_key(self._args.name, key_name)])
+                key.stack_key(self.service_name, key_name)])
         return pulumi.Output.secret(key.value)
 
     def _secrets(self) -> dict[str, tuple[str, str]]:
@@ -163,13 +170,13 @@ class MicroService(pulumi.ComponentResource):
         refs: dict[str, tuple[str, str]] = {}
         platform = self._args.platform
         for secret in self._args.spec.secrets:
-            secret_name = secret.secret_name(self._args.name)
+            secret_name = secret.secret_name(self.service_name)
             sources = {key_name: secret.source_of(key, platform.secret_source)
                        for key_name, key in secret.keys.items()}
             if "external" in sources.values():
                 static = {key_name: key.value for key_name, key in secret.keys.items()
                           if sources[key_name] == "static"}
-                remote = secret_specs.remote_key(secret, platform.environment, self._args.name)
+                remote = secret_specs.remote_key(secret, platform.environment, self.service_name)
                 self._custom("external-secrets.io/v1", "ExternalSecret", f"external-secret-{secret_name}",
                              secret_name, secret_specs.external_secret(
                                  secret_name, secret, remote, platform.secret_store,
@@ -183,18 +190,18 @@ class MicroService(pulumi.ComponentResource):
         return refs
 
     def _claims(self) -> None:
-        protect = self._args.protect_state
+        protect = self._args.platform.protect_state
         for claim_name, claim in self._args.spec.claims.items():
             self._k8s(k8s.core.v1.PersistentVolumeClaim, f"claim-{claim_name}", claim_name,
                       spec=object_specs.persistent_volume_claim(claim),
                       opts=pulumi.ResourceOptions(protect=protect, retain_on_delete=protect))
 
-    def _track(self, plan: TrackPlan, pod: workload_specs.PodInputs):
+    def _track(self, plan: TrackPlan, pod: workload_specs.PodInputs) -> None:
         args, track = self._args, plan.track
         if track.tag != args.spec.tag or plan.spec is not args.spec:
             # A colour or canary on another release reports its own version and runs its own env.
             pod = dataclasses.replace(pod, env=self._env(track.tag, plan.spec))
-        body = workload_specs.deployment(args.name, plan.spec, track, args.platform, pod)
+        body = workload_specs.deployment(self.service_name, plan.spec, track, args.platform, pod)
         deployment_name = track.deployment_name
         deployment = k8s.apps.v1.Deployment(
             f"{self._prefix}-deployment-{track.version or 'main'}",
@@ -203,9 +210,9 @@ class MicroService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         if plan.min_replicas == 0:
-            return deployment
+            return
         depends = pulumi.ResourceOptions(depends_on=[deployment])
-        selector = workload_specs.selector_labels(args.name, track)
+        selector = workload_specs.selector_labels(self.service_name, track)
         if plan.autoscaling:
             self._k8s(k8s.autoscaling.v2.HorizontalPodAutoscaler, f"hpa-{track.version or 'main'}",
                       f"{deployment_name}-hpa", opts=depends,
@@ -217,11 +224,10 @@ class MicroService(pulumi.ComponentResource):
                       spec=scaling_specs.disruption_budget(selector, plan.budget))
         vertical = args.spec.vertical_autoscaling
         if vertical.enabled:
-            vpa_plan = scaling_specs.plan_vertical_autoscaler(args.name, args.spec.autoscaling, vertical)
+            vpa_plan = scaling_specs.plan_vertical_autoscaler(self.service_name, args.spec.autoscaling, vertical)
             if vpa_plan.warning:
                 pulumi.log.warn(vpa_plan.warning, resource=self)
             self._custom("autoscaling.k8s.io/v1", "VerticalPodAutoscaler", f"vpa-{track.version or 'main'}",
                          f"{deployment_name}-vpa",
-                         scaling_specs.vertical_autoscaler(deployment_name, args.name, vertical, vpa_plan),
+                         scaling_specs.vertical_autoscaler(deployment_name, self.service_name, vertical, vpa_plan),
                          opts=depends)
-        return deployment

@@ -21,7 +21,6 @@ from specs.metadata import object_metadata
 
 @dataclass(frozen=True)
 class TenantNamespaceArgs:
-    name: str
     spec: NamespaceSpec
     dns_namespace: str = "kube-system"
     protect: bool = False
@@ -31,18 +30,20 @@ class TenantNamespaceArgs:
 
 
 class TenantNamespace(pulumi.ComponentResource):
+    namespace: str
+
     def __init__(self, name: str, args: TenantNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("micropay:namespace:TenantNamespace", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        namespace = args.name
+        self.namespace = namespace = name
 
-        self.namespace = k8s.core.v1.Namespace(
+        created = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=object_metadata(namespace, labels=namespace_specs.namespace_labels(namespace, args.mesh_labels),
                                      annotations=args.mesh_annotations),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
-        in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace]))
+        in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[created]))
 
         def metadata(object_name: str) -> dict:
             return object_metadata(object_name, namespace)
@@ -61,5 +62,8 @@ class TenantNamespace(pulumi.ComponentResource):
                 f"{name}-peer-authentication", api_version="security.istio.io/v1", kind="PeerAuthentication",
                 metadata=metadata("default"), spec=mesh_specs.peer_authentication(args.mtls_mode), opts=in_namespace)
 
-        self.outputs = {"namespace": namespace}
-        self.register_outputs(self.outputs)
+        self.register_outputs(self.stack_outputs())
+
+    def stack_outputs(self) -> dict[str, object]:
+        """The attributes under the keys the engine records for the component."""
+        return {"namespace": self.namespace}
