@@ -11,7 +11,7 @@ export MICROPAY_CACHE
 CLUSTER_DEP := $(if $(filter local,$(CLUSTER)),cluster)
 CLUSTER_ENV := $(if $(filter local,$(CLUSTER)),KUBECONFIG=$(CURDIR)/build/cluster/kubeconfig)
 
-.PHONY: setup python engine go-test test render render-all plan preview up destroy remove bench docs golden clean \
+.PHONY: setup python engine go-test test test-fast render render-all plan preview up destroy remove bench docs golden clean \
 	cluster-build cluster cluster-down
 
 setup: python engine
@@ -46,6 +46,12 @@ go-test:
 
 test: setup promtool go-test cluster-build
 	$(PY) -m pytest
+
+# The quick loop while editing: everything but the engine, cluster, promtool and checkov suites, on
+# every core (the tests share no files; the cluster and engine suites run serially in `make test`).
+SLOW_SUITES := test_engine test_cluster test_cluster_runbooks test_promtool test_checkov
+test-fast: python
+	$(PY) -m pytest -n auto $(foreach suite,$(SLOW_SUITES),--ignore=tests/$(suite).py)
 
 render: python
 	$(PY) -m tools.render $(STACK)
