@@ -28,7 +28,6 @@ from platform_config.paths import PROJECT_ROOT
 from platform_config.release_plan import plan_text, release_plan
 from platform_config.rules import suggest
 from specs import mesh as mesh_specs
-from specs import observability as observability_specs
 from specs import traffic
 
 
@@ -104,17 +103,9 @@ def _validated(stack: str, settings: dict, secrets: dict[str, str], plain_secret
 
 
 def preflight(config: PlatformConfig) -> None:
-    """Build every alert rule once (configured PromQL selectors are parsed there), and prove every
-    namespace's capacity at peak, so a mistake they reveal stops the run before registration.
-    Delivery plans need no trial: service_problems has already checked what they read."""
-    problems = []
-    for name, spec in config.services.items():
-        try:
-            observability_specs.alert_rules(name, spec.namespace, spec, config.platform.observability.runbook_base_url)
-        except ValueError as error:
-            problems.append((f"services.{name}.observability", str(error)))
-    if not problems:
-        problems = check_capacity(config).problems
+    """Prove every namespace's capacity at peak, so a shortfall stops the run before registration.
+    It runs after the rules (platform_config/rules.py), which have checked everything it reads."""
+    problems = check_capacity(config).problems
     if problems:
         raise ConfigError(config.stack, problems)
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from specs.delivery import TrackPlan, plan_for
 from specs.mesh import PROXY_ANNOTATIONS
+from specs.observability import alert_rules
 from specs.workload import helper_config_map
 
 from .models import (DNS1123_LABEL, Autoscaling, Container, DisruptionBudget, PlatformConfig, ResourceAmounts,
@@ -74,7 +75,7 @@ def config_problems(config: PlatformConfig) -> list[Problem]:
     problems: list[Problem] = []
     for rule in (_service_names, _labels, _annotations, _object_names, _images, _quantities, _limit_ranges, _ports, _environment, _config_keys, _containers, _ingress,
                  _secret_names, _secret_values, _endpoints, _mesh, _backups, _prometheus_durations, _go_durations,
-                 _paths, _urls, _canary_routes, _disruption_budgets):
+                 _paths, _urls, _canary_routes, _disruption_budgets, _alert_rules):
         problems += rule(config)
     return problems
 
@@ -878,3 +879,30 @@ def _canary_pods(key: str, service: ServiceSpec) -> Iterator[Problem]:
                           "correct the override, or remove it to keep the service's setting")
         return
     yield from _one_service(key, canary)
+
+
+def _alert_rules(config: PlatformConfig) -> Iterator[Problem]:
+    """Every service's alert rules built once: the configured PromQL selectors are read there (a selector
+    the builder cannot read, or one that contradicts the labels it adds, is named at its metrics key), and
+    an extra alert may not take a name the rules already use (Prometheus would keep both, and the
+    runbook links and silences of one would hit the other)."""
+    base_url = config.platform.observability.runbook_base_url
+    for name, service in config.services.items():
+        where = f"services.{name}.observability"
+        try:
+            rules = alert_rules(name, service.namespace, service, base_url)["groups"][0]["rules"]
+        except ValueError as error:
+            metrics = service.observability.metrics
+            quoted = next((field for field, value in metrics if repr(value) in str(error)), None)
+            key = f"{where}.metrics" + (f".{type(metrics).model_fields[quoted].alias}" if quoted else "")
+            yield Problem(key, str(error), "write a metric name with optional label matchers, e.g. "
+                          'http_requests_total{job="api"}, leaving out the namespace and service labels the '
+                          "program adds")
+            continue
+        extra = service.observability.alerts.extra
+        seen = {rule["alert"] for rule in rules[:len(rules) - len(extra)]}
+        for index, alert in enumerate(extra):
+            if alert.alert in seen:
+                yield Problem(f"{where}.alerts.extra.{index}.alert", f"alert name '{alert.alert}' is already used by "
+                              f"{name}'s rules", f"rename it, e.g. {alert.alert}Custom")
+            seen.add(alert.alert)

@@ -392,10 +392,6 @@ def alert_rules(service_name: str, namespace: str, service: ServiceSpec, runbook
     rules += track_alerts(service_name, namespace, service, runbook_base_url)
     rules += [_custom(alert, service_name, namespace, runbook_base_url)
               for alert in service.observability.alerts.extra]
-    names = [rule["alert"] for rule in rules]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ValueError(f"{service_name}: alert names {duplicates} are used twice; rename the extra alert")
     return {"groups": [{"name": f"{service_name}.rules", "rules": rules}]}
 
 

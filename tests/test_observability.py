@@ -164,11 +164,6 @@ def test_extra_alerts_keep_their_fields_and_runbook():
                                    "runbook_url": "https://wiki/snapshots"}
 
 
-def test_extra_alert_may_not_reuse_a_standard_name():
-    spec = service(alerts={"extra": [{"alert": "PaymentServiceServiceDown", "expr": "vector(1)",
-                                      "summary": "s", "description": "d"}]})
-    with pytest.raises(ValueError, match="used twice"):
-        rules_of(spec)
 
 
 @pytest.mark.parametrize("delivery,expected", [

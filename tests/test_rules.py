@@ -346,6 +346,18 @@ CASES = [
     ("canary-step-twice", PROD, "services.api-gateway.canary", {
         "tag": "1.1.0", "weight": 10, "replicas": 1, "steps": [10, 10, 100]}, "services.api-gateway.canary.steps",
      "do not increase", "each weight once"),
+    ("extra-alert-reusing-a-standard-name", DEV, f"{US}.observability.alerts", {"extra": [{
+        "alert": "UserServiceServiceDown", "expr": "vector(1)", "summary": "s", "description": "d"}]},
+     f"{US}.observability.alerts.extra.0.alert", "already used by user-service's rules", "UserServiceServiceDownCustom"),
+    ("extra-alerts-sharing-a-name", DEV, f"{US}.observability.alerts", {"extra": [
+        {"alert": "UserBacklog", "expr": "vector(1)", "summary": "s", "description": "d"},
+        {"alert": "UserBacklog", "expr": "vector(2)", "summary": "s", "description": "d"}]},
+     f"{US}.observability.alerts.extra.1.alert", "'UserBacklog' is already used", "rename it"),
+    ("metric-selector-unreadable", DEV, f"{US}.observability.metrics.cacheHits", "cache_gets_total{result=hit",
+     f"{US}.observability.metrics.cacheHits", "is not a PromQL metric name or selector", "label matchers"),
+    ("metric-selector-contradicting-the-service-label", DEV, f"{US}.observability.metrics.requestsTotal",
+     'http_requests_total{service="other"}', f"{US}.observability.metrics.requestsTotal",
+     'already requires service="other"', "leaving out the namespace and service labels"),
     ("caller-that-is-nothing", DEV, f"{US}.callers", ["payment-servic"], f"{US}.callers",
      "neither a service nor a peer", "did you mean 'payment-service'"),
     ("dependency-that-is-nothing", DEV, f"{US}.dependencies", ["postgres"], f"{US}.dependencies",
