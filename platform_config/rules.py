@@ -545,6 +545,12 @@ def _secret_values(config: PlatformConfig) -> Iterator[Problem]:
 def _endpoints(config: PlatformConfig) -> Iterator[Problem]:
     for name, endpoint in config.endpoints.items():
         key = f"endpoints.{name}"
+        in_cluster = endpoint.namespace is not None and bool(endpoint.pod_labels)
+        if in_cluster == (endpoint.cidr is not None):
+            yield Problem(key, "an endpoint is reached either in the cluster (namespace and podLabels) or as a "
+                          f"managed service (cidr), and this one {'gives both' if in_cluster else 'gives neither'}",
+                          "keep namespace with podLabels, or cidr with host")
+            continue
         if endpoint.cidr is not None and endpoint.host is None:
             yield Problem(f"{key}.host", "a managed endpoint (cidr) has no host, so services would be given the "
                           f"address {name}.None.svc", "set host to the managed service's DNS name")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from .base import Model, StringMap, _dns_label, _quantity
 from .observability import ObservabilitySettings
@@ -25,13 +25,6 @@ class Endpoint(Model):
     pod_labels: StringMap = {}
     cidr: str | None = None
     protocol: Literal["TCP", "UDP"] = "TCP"
-
-    @model_validator(mode="after")
-    def _reachable(self) -> "Endpoint":
-        in_cluster = self.namespace is not None and bool(self.pod_labels)
-        if in_cluster == (self.cidr is not None):
-            raise ValueError("give either namespace with podLabels (in-cluster) or cidr (managed service)")
-        return self
 
 
 class Peer(Model):
