@@ -27,7 +27,6 @@ from platform_config.models import PlatformConfig
 from platform_config.paths import PROJECT_ROOT
 from platform_config.release_plan import plan_text, release_plan
 from platform_config.rules import suggest
-from specs import mesh as mesh_specs
 from specs import traffic
 
 
@@ -128,12 +127,7 @@ def deploy(config: PlatformConfig, secrets: dict[str, str],
     for key, message in check_capacity(config).accepted:
         pulumi.log.warn(f"{key}: {message}")
     namespaces = {
-        name: TenantNamespace(name, TenantNamespaceArgs(
-            spec=spec, dns_namespace=platform.dns_namespace,
-            protect=platform.protect_state and spec.holds_state,
-            mesh_labels=mesh_specs.namespace_labels(platform.mesh),
-            mesh_annotations=mesh_specs.namespace_annotations(platform.mesh),
-            mtls_mode=platform.mesh.mtls if platform.mesh.provider == "istio" else None), opts=opts)
+        name: TenantNamespace(name, TenantNamespaceArgs(spec=spec, platform=platform), opts=opts)
         for name, spec in config.namespaces.items()
     }
     baseline = ClusterBaseline("cluster", ClusterBaselineArgs(

@@ -7,12 +7,12 @@ a mesh: sidecar injection and, for Istio, the namespace's mTLS mode (PeerAuthent
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from platform_config.models import NamespaceSpec
+from platform_config.models import NamespaceSpec, PlatformSettings
 from specs import mesh as mesh_specs
 from specs import namespace as namespace_specs
 from specs import network as network_specs
@@ -22,11 +22,7 @@ from specs.metadata import object_metadata
 @dataclass(frozen=True)
 class TenantNamespaceArgs:
     spec: NamespaceSpec
-    dns_namespace: str = "kube-system"
-    protect: bool = False
-    mesh_labels: dict[str, str] = field(default_factory=dict)
-    mesh_annotations: dict[str, str] = field(default_factory=dict)
-    mtls_mode: str | None = None
+    platform: PlatformSettings
 
 
 class TenantNamespace(pulumi.ComponentResource):
@@ -36,12 +32,16 @@ class TenantNamespace(pulumi.ComponentResource):
         super().__init__("micropay:namespace:TenantNamespace", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.namespace = namespace = name
+        platform = args.platform
+        # Namespaces that hold state are protected where the platform protects state (production).
+        protect = platform.protect_state and args.spec.holds_state
 
         created = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=object_metadata(namespace, labels=namespace_specs.namespace_labels(namespace, args.mesh_labels),
-                                     annotations=args.mesh_annotations),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            metadata=object_metadata(namespace, labels=namespace_specs.namespace_labels(
+                namespace, mesh_specs.namespace_labels(platform.mesh)),
+                annotations=mesh_specs.namespace_annotations(platform.mesh)),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
         )
         in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[created]))
 
@@ -55,12 +55,13 @@ class TenantNamespace(pulumi.ComponentResource):
         k8s.networking.v1.NetworkPolicy(f"{name}-default-deny", metadata=metadata("default-deny-all"),
                                         spec=network_specs.default_deny(), opts=in_namespace)
         k8s.networking.v1.NetworkPolicy(f"{name}-allow-dns", metadata=metadata("allow-dns-egress"),
-                                        spec=network_specs.allow_dns(args.dns_namespace), opts=in_namespace)
+                                        spec=network_specs.allow_dns(platform.dns_namespace), opts=in_namespace)
 
-        if args.mtls_mode:
+        if platform.mesh.provider == "istio":
             k8s.apiextensions.CustomResource(
                 f"{name}-peer-authentication", api_version="security.istio.io/v1", kind="PeerAuthentication",
-                metadata=metadata("default"), spec=mesh_specs.peer_authentication(args.mtls_mode), opts=in_namespace)
+                metadata=metadata("default"), spec=mesh_specs.peer_authentication(platform.mesh.mtls),
+                opts=in_namespace)
 
         self.register_outputs(self.stack_outputs())
 
